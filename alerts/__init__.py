@@ -1,0 +1,1 @@
+"""Alerts: alert settings, notifications, emails, webhooks and the scheduled jobs."""

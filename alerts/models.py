@@ -1,0 +1,1 @@
+"""Alert settings, notifications and webhook endpoints (filled in by the alerts issue)."""

@@ -1,0 +1,1 @@
+"""Ledger: orgs, accounts, credit lots, the double-entry ledger, holds, limits and transfers."""

@@ -1,0 +1,57 @@
+"""Reads shared by the admin, the API and the finance pages: who may see which orgs and accounts."""
+
+from django.db.models import QuerySet
+
+from .models import Account, Organization
+
+ROLE_PLATFORM_STAFF = "Platform staff"
+ROLE_FINANCE = "Finance"
+ROLE_ORG_ADMIN = "Org admin"
+ROLE_SUBACCOUNT_USER = "Subaccount user"
+ROLES = (ROLE_PLATFORM_STAFF, ROLE_FINANCE, ROLE_ORG_ADMIN, ROLE_SUBACCOUNT_USER)
+
+
+def user_roles(user) -> set[str]:
+    """The role groups a user belongs to (cached on the user object for the request)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    if not hasattr(user, "_credit_roles"):
+        user._credit_roles = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
+    return user._credit_roles
+
+
+def sees_all_organizations(user) -> bool:
+    """Superusers, platform staff and finance see every org."""
+    return bool(user.is_superuser or user_roles(user) & {ROLE_PLATFORM_STAFF, ROLE_FINANCE})
+
+
+def organizations_for(user) -> QuerySet[Organization]:
+    """Orgs a user may see: all for staff and finance, their own for org admins and subaccount users."""
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    if sees_all_organizations(user):
+        return Organization.objects.all()
+    return Organization.objects.filter(pk__in=_own_organization_ids(user))
+
+
+def _own_organization_ids(user) -> set:
+    ids = set(user.administered_organizations.values_list("pk", flat=True))
+    ids |= set(Account.objects.filter(owner=user).values_list("organization_id", flat=True))
+    return ids
+
+
+def accounts_for(user) -> QuerySet[Account]:
+    """Accounts a user may see: every account of orgs they administer, or only the subaccounts they own."""
+    if not getattr(user, "is_authenticated", False):
+        return Account.objects.none()
+    if sees_all_organizations(user):
+        return Account.objects.all()
+    administered = user.administered_organizations.values_list("pk", flat=True)
+    from django.db.models import Q
+
+    return Account.objects.filter(Q(organization_id__in=list(administered)) | Q(owner=user))
+
+
+def is_org_admin_of(user, organization: Organization) -> bool:
+    return bool(user.is_superuser or user_roles(user) & {ROLE_PLATFORM_STAFF}
+                or organization.admins.filter(pk=user.pk).exists())

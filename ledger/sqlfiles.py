@@ -1,0 +1,49 @@
+"""Runs the versioned SQL files of ledger/sql/ from migrations, for the database in use."""
+
+from pathlib import Path
+
+from django.db import migrations
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+def _parts(name: str, vendor: str) -> tuple[str, str] | None:
+    path = SQL_DIR / f"{name}.{vendor}.sql"
+    if not path.exists():
+        return None
+    text = path.read_text()
+    forward, reverse = text.split("-- reverse", 1)
+    return forward.split("-- forward", 1)[1], reverse
+
+
+def _statements(sql: str) -> list[str]:
+    """Split on top-level semicolons, keeping $$-quoted bodies and BEGIN ... END; blocks whole."""
+    statements, current, in_dollar = [], [], False
+    for line in sql.splitlines():
+        if line.strip().startswith("--") and not in_dollar:
+            continue
+        current.append(line)
+        in_dollar ^= line.count("$$") % 2 == 1
+        stripped = line.strip()
+        if not in_dollar and stripped.endswith(";") and (not stripped.startswith("BEGIN") or "END;" in stripped):
+            statement = "\n".join(current).strip()
+            if statement:
+                statements.append(statement)
+            current = []
+    return statements
+
+
+def run_sql_file(name: str) -> migrations.RunPython:
+    """A migration operation that applies (and on reverse, undoes) ledger/sql/NAME.<vendor>.sql."""
+
+    def apply(direction: int):
+        def run(apps, schema_editor):
+            parts = _parts(name, schema_editor.connection.vendor)
+            if parts is None:
+                return
+            for statement in _statements(parts[direction]):
+                schema_editor.execute(statement, params=None)
+
+        return run
+
+    return migrations.RunPython(apply(0), apply(1))

@@ -1,0 +1,1 @@
+"""Rate cards: versioned prices per channel, country and category; pricing and estimates."""

@@ -1,0 +1,86 @@
+"""Rate card models: per-org versions of prices by channel, country and category.
+
+A version is in force from `effective_from`; the version in force at an instant is the newest
+(not cancelled) with `effective_from <= instant`. Versions are never edited after they start:
+an edit is a new version.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from ledger.models import MoneyField, Organization
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", "SMS"
+    EMAIL = "email", "Email"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    XENGAGE = "xengage", "X-Engage"
+
+
+class WhatsAppCategory(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    UTILITY = "utility", "Utility"
+    AUTHENTICATION = "authentication", "Authentication"
+    SERVICE = "service", "Service"
+
+
+class VersionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class RateCardVersion(models.Model):
+    """One version of an org's rate card."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="rate_card_versions")
+    number = models.PositiveIntegerField()
+    effective_from = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    created_by_service = models.CharField(max_length=100, blank=True)
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "-effective_from", "-number"]
+        indexes = [models.Index(fields=["organization", "-effective_from"], name="ratecard_in_force")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="one_version_number_per_org"),
+            models.CheckConstraint(condition=Q(status__in=VersionStatus.values), name="ratecard_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rate card v{self.number} of {self.organization.name}"
+
+
+class Rate(models.Model):
+    """(channel, country or default, category or any) -> unit price, within one version.
+
+    `country` is an ISO 3166-1 alpha-2 code or "" for the channel's default; `category` is
+    "" for any category.
+    """
+
+    version = models.ForeignKey(RateCardVersion, on_delete=models.CASCADE, related_name="rates")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    country = models.CharField(max_length=2, blank=True, default="")
+    category = models.CharField(max_length=32, blank=True, default="")
+    unit_price = MoneyField()
+
+    class Meta:
+        ordering = ["channel", "country", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "channel", "country", "category"], name="one_rate_per_key"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="rate_unit_price_not_negative"),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="rate_channel_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.country or 'default'}/{self.category or 'any'}: {self.unit_price}"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Serves the admin and API on HOST:PORT; with Redis reachable, also a Celery worker with beat.
+set -euo pipefail
+host=${1:-127.0.0.1}; port=${2:-8000}
+py=.venv/bin/python
+redis_url=${REDIS_URL:-redis://127.0.0.1:6379/0}
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+if $py -c "import redis,sys; sys.exit(0 if redis.Redis.from_url('$redis_url', socket_connect_timeout=1).ping() else 1)" 2>/dev/null; then
+  echo "Redis is reachable at $redis_url: starting a Celery worker with beat."
+  export REDIS_URL=$redis_url
+  .venv/bin/celery -A creditsite worker --beat --loglevel=INFO --concurrency=2 -s var/celerybeat-schedule &
+  pids+=($!)
+else
+  echo "Redis is not reachable: no worker or beat runs. Run the scheduled jobs by hand with:"
+  echo "    .venv/bin/python manage.py run_jobs"
+fi
+echo "Admin: http://$host:$port/admin/   API: http://$host:$port/api/v1/docs"
+$py manage.py runserver "$host:$port" --noreload

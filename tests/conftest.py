@@ -1,0 +1,35 @@
+"""Shared fixtures. The suite runs on PostgreSQL; under CI it refuses to run on anything else."""
+
+import os
+
+import pytest
+from django.db import connection
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if os.environ.get("CI") and "postgresql" not in engine:
+        raise pytest.UsageError(f"CI must run the tests on PostgreSQL, not {engine}: set DATABASE_URL.")
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+
+
+@pytest.fixture
+def staff_actor(django_user_model):
+    from ledger.services import Actor
+
+    user = django_user_model.objects.create_user("staff", "staff@example.com", "pw", is_staff=True, is_superuser=True)
+    return Actor(user=user)
+
+
+@pytest.fixture
+def service_actor():
+    from ledger.services import Actor
+
+    return Actor(service="campaign-engine")
