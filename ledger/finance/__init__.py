@@ -1,0 +1,1 @@
+"""Finance pages: ledgers, reports, CSV exports and print views (server-rendered, read-only)."""

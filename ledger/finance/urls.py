@@ -1,0 +1,4 @@
+"""URLs of the finance pages."""
+
+app_name = "finance"
+urlpatterns: list = []
