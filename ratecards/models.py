@@ -28,6 +28,25 @@ class WhatsAppCategory(models.TextChoices):
     SERVICE = "service", "Service"
 
 
+CHANNELS: list[dict] = [
+    {"code": Channel.SMS.value, "name": Channel.SMS.label, "unit": "message", "priced_by_country": True,
+     "categories": []},
+    {"code": Channel.EMAIL.value, "name": Channel.EMAIL.label, "unit": "email", "priced_by_country": False,
+     "categories": []},
+    {"code": Channel.WHATSAPP.value, "name": Channel.WHATSAPP.label, "unit": "conversation", "priced_by_country": True,
+     "categories": list(WhatsAppCategory.values)},
+    {"code": Channel.XENGAGE.value, "name": Channel.XENGAGE.label, "unit": "customer", "priced_by_country": True,
+     "categories": []},
+]
+CHANNEL_CATEGORIES: dict[str, frozenset[str]] = {item["code"]: frozenset(item["categories"]) for item in CHANNELS}
+PRICED_BY_COUNTRY: dict[str, bool] = {item["code"]: item["priced_by_country"] for item in CHANNELS}
+
+
+def channel_list() -> list[dict]:
+    """Channel metadata for `GET /channels`: code, name, unit, priced_by_country (and categories)."""
+    return [{**item, "categories": list(item["categories"])} for item in CHANNELS]
+
+
 class VersionStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     CURRENT = "current", "Current"
@@ -60,6 +79,14 @@ class RateCardVersion(models.Model):
     def __str__(self) -> str:
         return f"Rate card v{self.number} of {self.organization.name}"
 
+    @property
+    def created_by_label(self) -> str:
+        """Who made this version: the user's name or the service's."""
+        if self.created_by_id is not None:
+            user = self.created_by
+            return user.get_full_name() or user.get_username()
+        return self.created_by_service or "system"
+
 
 class Rate(models.Model):
     """(channel, country or default, category or any) -> unit price, within one version.
@@ -73,6 +100,7 @@ class Rate(models.Model):
     country = models.CharField(max_length=2, blank=True, default="")
     category = models.CharField(max_length=32, blank=True, default="")
     unit_price = MoneyField()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["channel", "country", "category"]
