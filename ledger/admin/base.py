@@ -1,0 +1,14 @@
+"""Admin building blocks shared by the console's model admins."""
+
+from django.contrib import admin
+
+
+class ServiceSavingAdmin(admin.ModelAdmin):
+    """A model admin whose save_model calls ledger services.
+
+    The services open their own durable atomic block, which cannot nest inside the one Django's
+    admin wraps around a POST to the change form; each service call is atomic on its own.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)

@@ -1,0 +1,147 @@
+"""Forms of the staff console's money actions: they validate input, the ledger services act.
+
+Each money form carries a hidden idempotency key generated when the form is first rendered, so a
+double submit (two clicks, a browser retry) replays the first result instead of acting twice.
+"""
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+
+from .errors import LedgerError
+from .models import ZERO, Account, BalanceMode, ExpiresIn, Organization, PaymentScheme
+
+MIN_AMOUNT = Decimal("0.000001")
+
+
+def amount_field(label="Amount", *, allow_zero=False, help_text="") -> forms.DecimalField:
+    """A decimal amount in the org's currency, at most 6 decimal places."""
+    return forms.DecimalField(
+        label=label, max_digits=20, decimal_places=6, min_value=ZERO if allow_zero else MIN_AMOUNT,
+        help_text=help_text, widget=forms.NumberInput(attrs={"step": "any", "min": "0", "autofocus": True}),
+    )
+
+
+def funds_accounts(organization: Organization):
+    """Accounts of an org that hold their own funds (master and own-mode subaccounts)."""
+    return Account.objects.filter(organization=organization, balance_mode=BalanceMode.OWN).order_by(
+        "-is_master", "name")
+
+
+class AccountChoiceField(forms.ModelChoiceField):
+    """An account of the org, labelled with its balance."""
+
+    def label_from_instance(self, obj: Account) -> str:
+        from .admin.money import money
+
+        kind = "master" if obj.is_master else "subaccount"
+        return f"{obj.name} ({kind}, balance {money(obj.balance, obj.organization.currency)})"
+
+
+class LedgerActionForm(forms.Form):
+    """Base of the money forms: the org, a hidden idempotency key and domain errors as form errors."""
+
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        self.organization = organization
+        super().__init__(*args, **kwargs)
+        for name in ("account", "from_account", "to_account"):
+            if name in self.fields:
+                self.fields[name].queryset = funds_accounts(organization).select_related("organization")
+        if "account" in self.fields and not self.is_bound:
+            self.fields["account"].initial = organization.accounts.filter(is_master=True).values_list(
+                "pk", flat=True).first()
+
+    def add_ledger_error(self, exc: LedgerError) -> None:
+        """Show a domain error on the fields it names, else as a non-field error with its detail."""
+        placed = False
+        for field, messages in (exc.errors or {}).items():
+            target = field if field in self.fields and field != "idempotency_key" else None
+            for message in messages if isinstance(messages, list | tuple) else [messages]:
+                self.add_error(target, str(message))
+                placed = True
+        if not placed:
+            self.add_error(None, exc.detail)
+
+    @property
+    def key(self) -> str:
+        return str(self.cleaned_data["idempotency_key"])
+
+
+class AddCreditsForm(LedgerActionForm):
+    account = AccountChoiceField(queryset=Account.objects.none(), empty_label=None,
+                                 help_text="Credits go to this account as a new lot.")
+    amount = amount_field(help_text="In the organization's currency (1 credit = 1 unit).")
+    expires_in = forms.ChoiceField(label="Expiry", choices=ExpiresIn.choices, initial=ExpiresIn.SIX_MONTHS,
+                                   widget=forms.RadioSelect,
+                                   help_text="Counted from now in the organization's timezone.")
+    purchase_order = forms.CharField(label="Purchase order number", max_length=100, required=False)
+    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RemoveCreditsForm(LedgerActionForm):
+    account = AccountChoiceField(queryset=Account.objects.none(), empty_label=None)
+    amount = amount_field(help_text="At most the account's positive balance.")
+    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        account, amount = data.get("account"), data.get("amount")
+        if account is not None and amount is not None and amount > max(ZERO, account.balance):
+            self.add_error("amount", f"At most the positive balance ({max(ZERO, account.balance).normalize():f}) "
+                                     "can be removed.")
+        return data
+
+
+class CreditLimitForm(LedgerActionForm):
+    account = AccountChoiceField(queryset=Account.objects.none(), empty_label=None)
+    amount = amount_field("Credit limit", allow_zero=True,
+                          help_text="How far the account may go below zero. 0 removes the limit.")
+    temporary_days = forms.IntegerField(
+        label="Temporary for (days)", required=False, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Leave empty for a permanent limit; else the permanent limit applies again after N days.")
+    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        account, amount = data.get("account"), data.get("amount")
+        if (account is not None and amount is not None and amount <= 0 and account.is_master
+                and not data.get("temporary_days")
+                and self.organization.payment_scheme == PaymentScheme.POSTPAID):
+            self.add_error("amount", "A postpaid organization needs a credit limit above zero.")
+        return data
+
+
+class TransferForm(LedgerActionForm):
+    from_account = AccountChoiceField(queryset=Account.objects.none(), label="From",
+                                      help_text="Shared-balance subaccounts hold no funds and are not listed.")
+    to_account = AccountChoiceField(queryset=Account.objects.none(), label="To")
+    amount = amount_field(help_text="At most the sender's positive balance. Moved credits keep their expiry.")
+    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean(self):
+        data = super().clean()
+        sender, receiver, amount = data.get("from_account"), data.get("to_account"), data.get("amount")
+        if sender is not None and receiver is not None and sender.pk == receiver.pk:
+            self.add_error("to_account", "Choose a different account to transfer to.")
+        elif sender is not None and amount is not None and amount > max(ZERO, sender.balance):
+            self.add_error("amount", f"At most {max(ZERO, sender.balance).normalize():f} can be transferred "
+                                     f"from {sender.name}.")
+        return data
+
+
+class CreditManagementForm(LedgerActionForm):
+    enabled = forms.TypedChoiceField(
+        label="Credit management", choices=[("on", "On: charges, holds and transfers draw credits"),
+                                           ("off", "Off: credit-managed operations are refused")],
+        coerce=lambda value: value == "on", widget=forms.RadioSelect,
+        help_text="Off: charges, holds and transfers are refused with credit_management_disabled.",
+    )
+
+    def __init__(self, *args, organization: Organization, **kwargs):
+        super().__init__(*args, organization=organization, **kwargs)
+        if not self.is_bound:
+            self.fields["enabled"].initial = "on" if organization.credit_management_enabled else "off"

@@ -1,0 +1,97 @@
+"""Fixtures of the staff console tests: one logged-in client per role, orgs made through the services."""
+
+import importlib
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+
+from ledger import selectors, services
+from tests.factories import UserFactory, make_org, make_subaccount
+
+roles_migration = importlib.import_module("ledger.migrations.0005_roles")
+
+
+def ensure_roles():
+    """The role groups as the data migration makes them (transactional tests flush them away)."""
+    for name, perms in roles_migration.ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        for app_label, codename in perms:
+            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if permission is not None:
+                group.permissions.add(permission)
+
+
+def user_with_role(role, username, **kwargs):
+    """An is_staff user in one role group."""
+    ensure_roles()
+    user = UserFactory(username=username, **kwargs)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def org(db):
+    """Acme (INR) with 1,000 credits on its master account and an own and a shared subaccount."""
+    org = make_org(name="Acme Messaging")
+    services.credits_grant(actor=services.SYSTEM, account=org.master_account, amount="1000", expires_in="6M")
+    make_subaccount(org, name="Marketing", balance_mode="own")
+    make_subaccount(org, name="Support", balance_mode="shared")
+    return org
+
+
+@pytest.fixture
+def other_org(db):
+    org = make_org(name="Globex", currency="USD", timezone_name="UTC")
+    services.credits_grant(actor=services.SYSTEM, account=org.master_account, amount="50", expires_in="never")
+    return org
+
+
+@pytest.fixture
+def staff_user(db):
+    return user_with_role(selectors.ROLE_PLATFORM_STAFF, "pat-staff")
+
+
+@pytest.fixture
+def finance_user(db):
+    return user_with_role(selectors.ROLE_FINANCE, "fin")
+
+
+@pytest.fixture
+def org_admin_user(db, org):
+    user = user_with_role(selectors.ROLE_ORG_ADMIN, "orgadmin")
+    org.admins.add(user)
+    return user
+
+
+@pytest.fixture
+def sub_user(db, org):
+    user = user_with_role(selectors.ROLE_SUBACCOUNT_USER, "subuser")
+    account = org.accounts.get(name="Marketing")
+    account.owner = user
+    account.save(update_fields=["owner"])
+    return user
+
+
+def login(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    return login(client, staff_user)
+
+
+@pytest.fixture
+def finance_client(client, finance_user):
+    return login(client, finance_user)
+
+
+@pytest.fixture
+def org_admin_client(client, org_admin_user):
+    return login(client, org_admin_user)
+
+
+@pytest.fixture
+def sub_client(client, sub_user):
+    return login(client, sub_user)

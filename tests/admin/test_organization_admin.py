@@ -1,0 +1,174 @@
+"""The Organization admin: search, list columns, filters, the dashboard and scoping per role."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from ledger import services
+from tests.factories import make_org
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:ledger_organization_changelist"
+
+
+def change_url(org):
+    return reverse("admin:ledger_organization_change", args=[org.pk])
+
+
+def listed(response):
+    return [org.name for org in response.context["cl"].result_list]
+
+
+def test_search_by_name_substring(staff_client, org, other_org):
+    response = staff_client.get(reverse(CHANGELIST), {"q": "messag"})
+    assert response.status_code == 200
+    assert listed(response) == ["Acme Messaging"]
+
+
+def test_search_by_exact_wallet_id_any_case(staff_client, org, other_org):
+    response = staff_client.get(reverse(CHANGELIST), {"q": other_org.wallet_id.lower()})
+    assert listed(response) == ["Globex"]
+    # a wallet ID prefix is not a match: wallet IDs are exact
+    response = staff_client.get(reverse(CHANGELIST), {"q": other_org.wallet_id[:5]})
+    assert listed(response) == []
+
+
+def test_search_by_exact_uuid(staff_client, org, other_org):
+    response = staff_client.get(reverse(CHANGELIST), {"q": str(org.pk)})
+    assert listed(response) == ["Acme Messaging"]
+
+
+def test_list_shows_balances_in_the_org_currency(staff_client, org, other_org):
+    services.credit_limit_set(actor=services.SYSTEM, account=other_org.master_account, amount="20")
+    services.hold_create(actor=services.SYSTEM, account=other_org.master_account, amount="5")
+    response = staff_client.get(reverse(CHANGELIST))
+    html = response.content.decode()
+    assert "₹1,000.00" in html
+    rows = {row.name: row for row in response.context["cl"].result_list}
+    globex = rows["Globex"]
+    assert globex.m_balance == Decimal("50") and globex.m_held == Decimal("5")
+    assert globex.m_available == Decimal("65")  # 50 + 20 - 5
+    assert "$65.00" in html and "$20.00" in html and "$5.00" in html
+
+
+def test_low_balance_flag_and_filter(staff_client, org):
+    poor = make_org(name="Poor Co")
+    services.credits_grant(actor=services.SYSTEM, account=poor.master_account, amount="10")  # INR 10 < 100
+    response = staff_client.get(reverse(CHANGELIST), {"balance": "low"})
+    assert listed(response) == ["Poor Co"]
+    response = staff_client.get(reverse(CHANGELIST), {"balance": "ok"})
+    assert listed(response) == ["Acme Messaging"]
+    admin_obj = response.context["cl"].model_admin
+    rows = {row.name: row for row in admin_obj.get_queryset(response.wsgi_request)}
+    assert admin_obj.low_balance_col(rows["Poor Co"]) is True
+    assert admin_obj.low_balance_col(rows["Acme Messaging"]) is False
+
+
+def test_filters_by_currency_and_scheme(staff_client, org, other_org):
+    assert listed(staff_client.get(reverse(CHANGELIST), {"currency": "USD"})) == ["Globex"]
+    make_org(name="Postpaid Ltd", payment_scheme="postpaid", credit_limit="500")
+    assert listed(staff_client.get(reverse(CHANGELIST), {"payment_scheme__exact": "postpaid"})) == ["Postpaid Ltd"]
+    assert listed(staff_client.get(reverse(CHANGELIST), {"balance": "negative"})) == []
+
+
+def test_dashboard_shows_breakdown_accounts_lots_and_ledger(staff_client, org):
+    master = org.master_account
+    services.credit_limit_set(actor=services.SYSTEM, account=master, amount="200", temporary_days=10)
+    services.hold_create(actor=services.SYSTEM, account=master, amount="100", reference="campaign-7")
+    response = staff_client.get(change_url(org))
+    assert response.status_code == 200
+    html = response.content.decode()
+    breakdown = response.context["breakdown"]
+    assert breakdown["balance"] == "₹1,000.00"
+    assert breakdown["credit_limit"] == "₹200.00" and breakdown["limit_expires_at"] is not None
+    assert breakdown["held"] == "₹100.00"
+    assert breakdown["available"] == "₹1,100.00"  # 1000 + 200 - 100
+    assert "Temporary until" in html
+    assert [row["account"].name for row in response.context["account_rows"]] == [
+        "Master account", "Marketing", "Support"]
+    assert "uses the master account&#x27;s funds" in html or "uses the master account's funds" in html
+    assert len(response.context["lot_rows"]) == 1 and response.context["lot_rows"][0]["remaining"] == "₹1,000.00"
+    assert response.context["entry_rows"][0]["amount"] == "₹1,000.00"
+    assert 'id="ledger"' in html and "Grant" in html
+    # includes of the alerts and finance apps render with the org in context
+    assert 'id="rate-card"' in html
+    for slug in ("add-credits", "remove-credits", "credit-limit", "transfer", "credit-management"):
+        assert f'data-action="{slug}"' in html
+
+
+def test_dashboard_empty_states(staff_client):
+    empty = make_org(name="Empty Org")
+    html = staff_client.get(change_url(empty)).content.decode()
+    assert "No credits left in any lot" in html
+    assert "No ledger entries yet" in html
+
+
+def test_finance_sees_every_org_read_only_without_money_buttons(finance_client, org, other_org):
+    response = finance_client.get(reverse(CHANGELIST))
+    assert sorted(listed(response)) == ["Acme Messaging", "Globex"]
+    response = finance_client.get(change_url(org))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert response.context["action_tools"] == []
+    assert 'data-action="add-credits"' not in html
+    assert response.context["has_change_permission"] is False
+    assert finance_client.post(change_url(org), {"name": "Hacked"}).status_code == 403
+
+
+def test_org_admin_sees_only_their_orgs(org_admin_client, org, other_org):
+    assert listed(org_admin_client.get(reverse(CHANGELIST))) == ["Acme Messaging"]
+    response = org_admin_client.get(change_url(org))
+    assert response.status_code == 200
+    assert [tool["slug"] for tool in response.context["action_tools"]] == ["transfer"]
+    other = org_admin_client.get(change_url(other_org))
+    assert other.status_code in (302, 404)
+    assert b"Globex" not in other.content
+    assert org_admin_client.get(reverse("admin:ledger_organization_history", args=[other_org.pk])).status_code == 404
+    # search cannot reach another org either
+    assert listed(org_admin_client.get(reverse(CHANGELIST), {"q": other_org.wallet_id})) == []
+
+
+def test_subaccount_user_has_no_org_pages(sub_client, org):
+    assert sub_client.get(reverse(CHANGELIST)).status_code == 403
+    assert sub_client.get(change_url(org)).status_code in (302, 403, 404)
+    action = reverse("admin:ledger_organization_add-credits", args=[org.pk])
+    assert sub_client.get(action).status_code in (403, 404)
+
+
+def test_non_staff_user_cannot_log_in(client, org):
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="nostaff", is_staff=False, is_superuser=True)
+    client.force_login(user)
+    response = client.get(change_url(org))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_staff_creates_an_org_through_the_service(staff_client):
+    response = staff_client.post(reverse("admin:ledger_organization_add"), {
+        "name": "New Brand", "currency": "USD", "timezone": "UTC", "payment_scheme": "postpaid",
+        "credit_limit": "250", "credit_management_enabled": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    from ledger.models import Organization
+
+    created = Organization.objects.get(name="New Brand")
+    assert created.master_account.credit_limit == Decimal("250")
+    assert created.wallet_id.startswith("W-")
+
+
+def test_postpaid_org_without_limit_is_a_form_error(staff_client):
+    response = staff_client.post(reverse("admin:ledger_organization_add"), {
+        "name": "Bad", "currency": "USD", "timezone": "UTC", "payment_scheme": "postpaid", "credit_limit": "0"})
+    assert response.status_code == 200
+    assert "needs a credit limit" in str(response.context["adminform"].form.errors["credit_limit"])
+
+
+def test_staff_renames_an_org_and_history_records_it(staff_client, org):
+    response = staff_client.post(change_url(org), {
+        "name": "Acme Renamed", "timezone": "Asia/Kolkata", "payment_scheme": "prepaid"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.name == "Acme Renamed"
+    assert org.history.first().history_user.username == "pat-staff"

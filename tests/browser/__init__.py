@@ -1,0 +1,1 @@
+"""Browser tests of the staff console (Playwright driving Debian's Chromium)."""
