@@ -1,0 +1,348 @@
+"""Finance pages: ledgers, reports, CSV exports and print views (server-rendered, read-only).
+
+Every view answers GET and HEAD only (anything else is 405): these pages never write. Access:
+login required; finance, platform staff and superusers see every org, org admins their own orgs
+(all with the view_ledger permission, export_ledger for CSV); subaccount owners see only the
+last 30 days of their own subaccounts.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from ledger.models import Organization
+from ledger.selectors import organizations_for, sees_all_organizations
+
+from . import reports
+from .csv import ENTRY_HEADER, csv_response, entry_rows, safe_text, stream_rows
+from .filters import LedgerFilter, local_midnight
+from .forms import AsOfForm, ReportRangeForm
+from .selectors import (
+    PAGE_SIZE,
+    LedgerScope,
+    apply_entry_filters,
+    can_view_organization_ledger,
+    entries_with_details,
+    entry_kind,
+    entry_totals,
+    keyset_page,
+    owned_accounts,
+    reconcile,
+    scope_balance_at,
+    viewable_account,
+    viewable_organization,
+)
+
+PRINT_PAGE_SIZE = 1000
+RECENT_DAYS = 30
+
+
+def _admin_url(name: str, *args) -> str | None:
+    """An admin URL if the admin registers it (the org and account admins are another module's)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _context(request, **extra) -> dict:
+    return {**admin.site.each_context(request), **extra}
+
+
+@dataclass
+class EntryRow:
+    """One ledger line as a page shows it."""
+
+    posting_id: int
+    transaction_id: int
+    date: object
+    kind: str
+    amount: Decimal
+    balance_after: Decimal | None
+    account: str
+    subaccount: str
+    actor: str
+    reference: str
+    memo: str
+    channel: str
+    country: str
+    category: str
+    quantity: int | None
+    unit_price: Decimal | None
+
+
+def _rows(scope: LedgerScope, postings) -> list[EntryRow]:
+    tz = scope.organization.tz
+    rows = []
+    for posting in postings:
+        txn = posting.transaction
+        rows.append(EntryRow(
+            posting_id=posting.pk, transaction_id=txn.pk, date=txn.created_at.astimezone(tz),
+            kind=entry_kind(txn.kind, posting.amount), amount=posting.amount,
+            balance_after=posting.balance_after if scope.has_balance else None,
+            account=posting.account.name if posting.account else "",
+            subaccount=txn.subaccount.name if txn.subaccount_id else "", actor=txn.actor_label,
+            reference=txn.reference, memo=txn.memo, channel=txn.channel, country=txn.country,
+            category=txn.category, quantity=txn.quantity, unit_price=txn.unit_price,
+        ))
+    return rows
+
+
+def _ledger(request, scope: LedgerScope, *, mode: str, title: str, breadcrumbs: list, urls: dict,
+            recent_only: bool = False, can_export: bool = True):
+    """The shared body of every ledger page: filter, totals, reconciliation, a keyset page, CSV or print."""
+    filterset = LedgerFilter(request.GET or None, scope=scope)
+    if request.GET and not filterset.is_valid():
+        return render(request, "finance/ledger.html", _context(
+            request, title=title, scope=scope, filter=filterset, breadcrumbs=breadcrumbs, urls=urls,
+            invalid=True, recent_only=recent_only, can_export=can_export), status=400)
+    values = filterset.clean_values()
+    if recent_only:
+        since = timezone.now() - timedelta(days=RECENT_DAYS)
+        values["start"] = max(values["start"] or since, since)
+    queryset = apply_entry_filters(scope, scope.postings(), **values)
+    if mode == "csv":
+        if not can_export:
+            raise PermissionDenied("You may not export ledgers.")
+        filename = f"ledger-{scope.organization.wallet_id}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        return csv_response(stream_rows(ENTRY_HEADER, entry_rows(scope, queryset, show_balance=scope.has_balance)),
+                            filename)
+    totals = entry_totals(queryset)
+    reconciliation = reconcile(scope, start=values["start"], end=values["end"], shown=totals,
+                               filtered=filterset.narrowed)
+    size = PRINT_PAGE_SIZE if mode == "print" else PAGE_SIZE
+    page = keyset_page(scope, entries_with_details(queryset), after=request.GET.get("after", ""),
+                       before=request.GET.get("before", ""), size=size)
+    as_of_form = AsOfForm(request.GET or None, tz=scope.organization.tz)
+    as_of = balance_as_of = None
+    if scope.has_balance and as_of_form.is_bound and as_of_form.is_valid() and as_of_form.cleaned_data.get("as_of"):
+        as_of = as_of_form.cleaned_data["as_of"]
+        balance_as_of = scope_balance_at(scope, as_of, inclusive=True)
+    query = request.GET.copy()
+    for key in ("after", "before"):
+        query.pop(key, None)
+    context = _context(
+        request, title=title, scope=scope, organization=scope.organization, currency=scope.organization.currency,
+        filter=filterset, totals=totals, reconciliation=reconciliation, rows=_rows(scope, page.entries), page=page,
+        breadcrumbs=breadcrumbs, urls=urls, query=query.urlencode(), as_of_form=as_of_form, as_of=as_of,
+        balance_as_of=balance_as_of, range_start=values["start"], range_end=values["end"],
+        recent_only=recent_only, recent_days=RECENT_DAYS, can_export=can_export, now=timezone.now(),
+    )
+    template = "finance/ledger_print.html" if mode == "print" else "finance/ledger.html"
+    with timezone.override(scope.organization.tz):
+        return render(request, template, context)
+
+
+def _organization_crumbs(organization: Organization) -> list:
+    return [
+        ("Finance", reverse("finance:index")),
+        (str(organization), _admin_url("admin:ledger_organization_change", organization.pk)),
+    ]
+
+
+@require_safe
+@login_required
+def index(request):
+    """The orgs whose ledgers the user may see, searchable by name, UUID or wallet ID."""
+    if not request.user.has_perm("ledger.view_ledger"):
+        if owned_accounts(request.user).exists():
+            return redirect("finance:my_ledger")
+        raise PermissionDenied("You may not view ledgers.")
+    organizations = organizations_for(request.user)
+    if not sees_all_organizations(request.user):
+        organizations = organizations.filter(admins=request.user)
+    search = request.GET.get("q", "").strip()
+    if search:
+        condition = Q(name__icontains=search) | Q(wallet_id__iexact=search)
+        try:
+            condition |= Q(pk=uuid.UUID(search))
+        except ValueError:
+            pass
+        organizations = organizations.filter(condition)
+    page = Paginator(organizations.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "finance/index.html", _context(request, title="Finance", page=page, search=search,
+                                                        breadcrumbs=[("Finance", None)]))
+
+
+def _organization_ledger(request, organization_id, mode):
+    organization = viewable_organization(request.user, organization_id)
+    if organization is None:
+        raise Http404("No such organization.")
+    scope = LedgerScope(organization)
+    args = [organization.pk]
+    urls = {name: reverse(f"finance:org_ledger{suffix}", args=args)
+            for name, suffix in (("page", ""), ("csv", "_csv"), ("print", "_print"))}
+    urls["reports"] = reverse("finance:reports", args=args)
+    return _ledger(request, scope, mode=mode, title=f"Ledger: {organization.name}",
+                   breadcrumbs=[*_organization_crumbs(organization), ("Ledger", None)], urls=urls,
+                   can_export=request.user.has_perm("ledger.export_ledger"))
+
+
+def _account_ledger(request, account_id, mode):
+    account = viewable_account(request.user, account_id)
+    if account is None:
+        raise Http404("No such account.")
+    organization = account.organization
+    scope = LedgerScope(organization, account)
+    args = [account.pk]
+    urls = {name: reverse(f"finance:account_ledger{suffix}", args=args)
+            for name, suffix in (("page", ""), ("csv", "_csv"), ("print", "_print"))}
+    if can_view_organization_ledger(request.user, organization):
+        urls["organization"] = reverse("finance:org_ledger", args=[organization.pk])
+        urls["reports"] = reverse("finance:reports", args=[organization.pk])
+        crumbs = _organization_crumbs(organization)
+    else:
+        crumbs = [("Finance", None)]
+    crumbs = [*crumbs, (account.name, _admin_url("admin:ledger_account_change", account.pk)), ("Ledger", None)]
+    return _ledger(request, scope, mode=mode, title=f"Ledger: {organization.name} / {account.name}",
+                   breadcrumbs=crumbs, urls=urls, can_export=request.user.has_perm("ledger.export_ledger"))
+
+
+def _my_ledger(request, account_id, mode):
+    account = owned_accounts(request.user).filter(pk=account_id).first()
+    if account is None:
+        raise Http404("No such subaccount of yours.")
+    scope = LedgerScope(account.organization, account)
+    args = [account.pk]
+    urls = {name: reverse(f"finance:my_account_ledger{suffix}", args=args)
+            for name, suffix in (("page", ""), ("csv", "_csv"), ("print", "_print"))}
+    crumbs = [("My ledger", reverse("finance:my_ledger")), (account.name, None)]
+    return _ledger(request, scope, mode=mode, title=f"Last {RECENT_DAYS} days: {account.name}",
+                   breadcrumbs=crumbs, urls=urls, recent_only=True, can_export=True)
+
+
+def _viewer(mode):
+    def decorate(function):
+        @require_safe
+        @login_required
+        def view(request, **kwargs):
+            return function(request, *kwargs.values(), mode)
+
+        view.__name__ = f"{function.__name__.lstrip('_')}_{mode}"
+        view.__doc__ = function.__doc__
+        return view
+
+    return decorate
+
+
+org_ledger = _viewer("page")(_organization_ledger)
+org_ledger_csv = _viewer("csv")(_organization_ledger)
+org_ledger_print = _viewer("print")(_organization_ledger)
+account_ledger = _viewer("page")(_account_ledger)
+account_ledger_csv = _viewer("csv")(_account_ledger)
+account_ledger_print = _viewer("print")(_account_ledger)
+my_account_ledger = _viewer("page")(_my_ledger)
+my_account_ledger_csv = _viewer("csv")(_my_ledger)
+my_account_ledger_print = _viewer("print")(_my_ledger)
+
+
+@require_safe
+@login_required
+def my_ledger(request):
+    """A subaccount user's own subaccounts; straight to the ledger when there is one."""
+    accounts = list(owned_accounts(request.user).order_by("organization__name", "name"))
+    if len(accounts) == 1:
+        return redirect("finance:my_account_ledger", account_id=accounts[0].pk)
+    return render(request, "finance/my_accounts.html", _context(
+        request, title="My ledger", accounts=accounts, breadcrumbs=[("My ledger", None)], days=RECENT_DAYS))
+
+
+# --- reports ---------------------------------------------------------------------------------------------
+
+
+def _report_range(request, organization: Organization):
+    form = ReportRangeForm(request.GET or None)
+    tz = organization.tz
+    if form.is_bound and not form.is_valid():
+        return form, None, None
+    data = form.cleaned_data if form.is_bound else {}
+    start = local_midnight(data["date_from"], tz) if data.get("date_from") else reports.months_back(organization, 12)
+    end = local_midnight(data["date_to"] + timedelta(days=1), tz) if data.get("date_to") else None
+    return form, start, end
+
+
+@require_safe
+@login_required
+def organization_reports(request, org_id):
+    """Usage by channel, country, category and month; WhatsApp conversations; credits; top-ups and removals."""
+    organization = viewable_organization(request.user, org_id)
+    if organization is None:
+        raise Http404("No such organization.")
+    form, start, end = _report_range(request, organization)
+    context = _context(
+        request, title=f"Reports: {organization.name}", organization=organization, form=form,
+        currency=organization.currency, can_export=request.user.has_perm("ledger.export_ledger"),
+        breadcrumbs=[*_organization_crumbs(organization), ("Reports", None)],
+        ledger_url=reverse("finance:org_ledger", args=[organization.pk]),
+    )
+    if start is None:
+        return render(request, "finance/reports.html", context, status=400)
+    topups = list(reports.topups_and_removals(organization, start, end)[:500])
+    context.update(
+        start=start, end=end, usage=reports.usage_report(organization, start, end),
+        whatsapp=reports.whatsapp_conversations(organization, start, end),
+        credits=reports.credits_per_month(organization, start, end),
+        topups=[(txn, reports.signed_amount(txn)) for txn in topups], topups_truncated=len(topups) == 500,
+        query=request.GET.urlencode(),
+    )
+    with timezone.override(organization.tz):
+        return render(request, "finance/reports.html", context)
+
+
+def _exportable_organization(request, org_id) -> Organization:
+    organization = viewable_organization(request.user, org_id)
+    if organization is None:
+        raise Http404("No such organization.")
+    if not request.user.has_perm("ledger.export_ledger"):
+        raise PermissionDenied("You may not export ledgers.")
+    return organization
+
+
+@require_safe
+@login_required
+def usage_csv(request, org_id):
+    """Usage of the past six local months (this one included) by month, channel, country, category, subaccount."""
+    organization = _exportable_organization(request, org_id)
+    start = reports.months_back(organization, 6)
+    rows = (
+        (row["month"].astimezone(organization.tz).strftime("%Y-%m"), row["channel"], row["country"],
+         row["category"], safe_text(row["subaccount__name"]), row["entries"], row["quantity"], row["amount"],
+         organization.currency)
+        for row in reports.usage_queryset(organization, start, None, by_subaccount=True).iterator(chunk_size=2000)
+    )
+    header = ["month", "channel", "country", "category", "subaccount", "entries", "quantity", "amount", "currency"]
+    return csv_response(stream_rows(header, rows), f"usage-{organization.wallet_id}-{start:%Y%m}-6M.csv")
+
+
+@require_safe
+@login_required
+def topups_csv(request, org_id):
+    """Top-ups and removals of the report's range with purchase order numbers."""
+    organization = _exportable_organization(request, org_id)
+    form, start, end = _report_range(request, organization)
+    if start is None:
+        raise Http404("Invalid date range.")
+    tz = organization.tz
+    rows = (
+        (txn.created_at.astimezone(tz).isoformat(), txn.kind, reports.signed_amount(txn), txn.currency,
+         safe_text(txn.account.name), safe_text(txn.lot.purchase_order if txn.lot_id else txn.reference),
+         txn.lot.expires_at.astimezone(tz).isoformat() if txn.lot_id and txn.lot.expires_at else "",
+         safe_text(txn.actor_label), safe_text(txn.memo), txn.pk)
+        for txn in reports.topups_and_removals(organization, start, end).iterator(chunk_size=2000)
+    )
+    header = ["date", "kind", "amount", "currency", "account", "purchase_order", "expires_at", "actor", "comment",
+              "transaction_id"]
+    return csv_response(stream_rows(header, rows), f"topups-{organization.wallet_id}.csv")
+
