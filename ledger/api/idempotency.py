@@ -1,0 +1,59 @@
+"""The API side of idempotency keys: read the header, fingerprint the body, store and replay responses.
+
+The ledger service records the key and its result in the same transaction as the effect (one
+key, one effect, also under concurrency). After it returns, the view stores the rendered status
+and body on that record; a replay returns them with `Idempotent-Replayed: true`.
+"""
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from ledger.models import IdempotencyRecord
+from ledger.services import request_fingerprint
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def idempotency_key(request, *, required: bool = True) -> str | None:
+    """The request's Idempotency-Key (1-255 printable ASCII); 400 `invalid` when required and missing."""
+    key = request.headers.get(HEADER)
+    if key is None or key == "":
+        if required:
+            raise ValidationError({HEADER: ["This header is required on requests that move money."]})
+        return None
+    if len(key) > 255 or not key.isascii() or not key.isprintable():
+        raise ValidationError({HEADER: ["Use 1-255 printable ASCII characters."]})
+    return key
+
+
+def fingerprint(request, body) -> str:
+    """A hash of the method, the path (trailing slash ignored) and the parsed JSON body."""
+    return request_fingerprint(f"{request.method} {request.path.rstrip('/')}", {"body": body})
+
+
+def respond(*, actor, key: str | None, result, status: int, render) -> Response:
+    """The response for a service result: stored after a first run, replayed (with header) after a retry."""
+    if key and getattr(result, "replayed", False):
+        stored = (IdempotencyRecord.objects.filter(caller=actor.caller, key=key)
+                  .values_list("response_status", "response_body").first())
+        if stored and stored[1] is not None:
+            return Response(stored[1], status=stored[0], headers={REPLAYED_HEADER: "true"})
+        # the first request committed but has not stored its body yet: render the result again
+        return Response(render(result), status=status, headers={REPLAYED_HEADER: "true"})
+    body = render(result)
+    if key:
+        IdempotencyRecord.objects.filter(caller=actor.caller, key=key).update(response_status=status,
+                                                                              response_body=body)
+    return Response(body, status=status)
+
+
+def key_parameter(required: bool = True) -> OpenApiParameter:
+    """The Idempotency-Key header in the OpenAPI schema."""
+    return OpenApiParameter(
+        HEADER, str, OpenApiParameter.HEADER, required=required,
+        description="1-255 printable ASCII characters, unique per request. A retry with the same key and body "
+                    "returns the first response with `Idempotent-Replayed: true`; the same key with another "
+                    "body is refused with 409 `idempotency_conflict`. Keys are kept at least 7 days.",
+    )

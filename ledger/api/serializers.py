@@ -1,0 +1,403 @@
+"""Serializers of the API: request bodies validate everything, responses render amounts as strings.
+
+Response serializers build plain JSON-safe dicts (strings, not UUID or Decimal objects), so a
+response body can be stored as is for idempotent replays.
+"""
+
+import zoneinfo
+from decimal import Decimal
+from functools import cache
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from ledger.currencies import CURRENCIES
+from ledger.models import (
+    Account,
+    BalanceMode,
+    ExpiresIn,
+    HoldStatus,
+    PaymentScheme,
+    Traffic,
+    TransactionKind,
+)
+
+from .fields import AmountField, CountryField, PhoneNumberField, render_amount
+
+_datetime = serializers.DateTimeField()
+
+
+def render_datetime(value) -> str | None:
+    return None if value is None else _datetime.to_representation(value)
+
+
+def render_id(value) -> str | None:
+    return None if value is None else str(value)
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone_name(value: str) -> str:
+    if value not in _timezones():
+        raise serializers.ValidationError(f"{value!r} is not an IANA timezone such as Asia/Kolkata.")
+    return value
+
+
+def validate_currency_code(value: str) -> str:
+    if value not in CURRENCIES:
+        raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
+    return value
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The error body of every non-2xx response."""
+
+    code = serializers.CharField(help_text="invalid, not_authenticated, permission_denied, not_found, "
+                                           "insufficient_credits, credit_management_disabled, idempotency_conflict, "
+                                           "transfer_not_allowed, hold_not_active, no_rate, throttled, ...")
+    detail = serializers.CharField(help_text="A human sentence.")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
+                                   help_text="Field messages, only for validation errors (`invalid`).")
+
+
+class _Rendered(serializers.Serializer):
+    """A read-only serializer rendering a model with `render(instance)`; fields document the schema."""
+
+    def to_representation(self, instance):
+        return self.render(instance)
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+def funding_of(account: Account) -> Account:
+    """The account holding the funds: the master for a shared subaccount (cached on the account)."""
+    if account.balance_mode != BalanceMode.SHARED:
+        return account
+    if getattr(account, "_funding", None) is None:
+        account._funding = Account.objects.get(organization_id=account.organization_id, is_master=True)
+    return account._funding
+
+
+class AccountSerializer(_Rendered):
+    """An account; a shared subaccount shows its master's money fields."""
+
+    id = serializers.UUIDField()
+    organization = serializers.UUIDField()
+    name = serializers.CharField()
+    is_master = serializers.BooleanField()
+    balance_mode = serializers.ChoiceField(choices=BalanceMode.choices)
+    funding_account = serializers.UUIDField(help_text="The account whose funds are used: itself, or the master.")
+    currency = serializers.CharField()
+    balance = AmountField(allow_negative=True)
+    credit_limit = AmountField(help_text="The credit limit in force (temporary while it lasts).")
+    credit_limit_expires_at = serializers.DateTimeField(allow_null=True,
+                                                        help_text="When a temporary limit ends; null if permanent.")
+    held = AmountField()
+    available = AmountField(allow_negative=True)
+
+    def render(self, account: Account) -> dict:
+        funding = funding_of(account)
+        at = timezone.now()
+        return {
+            "id": str(account.pk), "organization": str(account.organization_id), "name": account.name,
+            "is_master": account.is_master, "balance_mode": account.balance_mode,
+            "funding_account": str(funding.pk), "currency": account.organization.currency,
+            "balance": render_amount(funding.balance),
+            "credit_limit": render_amount(funding.effective_credit_limit(at)),
+            "credit_limit_expires_at": render_datetime(funding.credit_limit_expires_at(at)),
+            "held": render_amount(funding.held), "available": render_amount(funding.available(at)),
+        }
+
+
+class OrganizationSerializer(_Rendered):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    wallet_id = serializers.CharField()
+    currency = serializers.CharField()
+    timezone = serializers.CharField()
+    payment_scheme = serializers.ChoiceField(choices=PaymentScheme.choices)
+    credit_management_enabled = serializers.BooleanField()
+    master_account = AccountSerializer()
+
+    def render(self, org) -> dict:
+        master = getattr(org, "_master", None) or org.master_account
+        master.organization = org
+        return {
+            "id": str(org.pk), "name": org.name, "wallet_id": org.wallet_id, "currency": org.currency,
+            "timezone": org.timezone, "payment_scheme": org.payment_scheme,
+            "credit_management_enabled": org.credit_management_enabled,
+            "master_account": AccountSerializer(master).data,
+        }
+
+
+class LotSerializer(_Rendered):
+    id = serializers.IntegerField()
+    amount = AmountField()
+    remaining = AmountField(allow_zero=True)
+    granted_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="null: never expires.")
+    source = serializers.CharField()
+    purchase_order = serializers.CharField(allow_blank=True)
+    comment = serializers.CharField(allow_blank=True)
+
+    def render(self, lot) -> dict:
+        return {"id": lot.pk, "amount": render_amount(lot.amount), "remaining": render_amount(lot.remaining),
+                "granted_at": render_datetime(lot.granted_at), "expires_at": render_datetime(lot.expires_at),
+                "source": lot.source, "purchase_order": lot.purchase_order, "comment": lot.comment}
+
+
+class TransactionSerializer(_Rendered):
+    """A ledger transaction in short."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=TransactionKind.choices)
+    account = serializers.UUIDField(help_text="The account whose funds moved.")
+    amount = AmountField(help_text="Always positive.")
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    memo = serializers.CharField(allow_blank=True)
+
+    def render(self, txn) -> dict:
+        return {"id": txn.pk, "kind": txn.kind, "account": str(txn.account_id), "amount": render_amount(txn.amount),
+                "currency": txn.currency, "created_at": render_datetime(txn.created_at), "actor": txn.actor_label,
+                "reference": txn.reference, "memo": txn.memo}
+
+
+class ChargeSerializer(_Rendered):
+    """A charge as `POST /charges` returns it."""
+
+    id = serializers.IntegerField()
+    account = serializers.UUIDField(help_text="The account charged (a shared subaccount, or the funding account).")
+    funding_account = serializers.UUIDField()
+    amount = AmountField(allow_zero=True)
+    unit_price = AmountField(allow_zero=True)
+    currency = serializers.CharField()
+    rate_card_version = serializers.IntegerField(allow_null=True, help_text="Id of the rate card version used.")
+    traffic = serializers.ChoiceField(choices=Traffic.choices)
+    balance_after = AmountField(allow_negative=True, help_text="The funding account's balance after the charge.")
+    available_after = AmountField(allow_negative=True)
+    created_at = serializers.DateTimeField()
+
+    def render(self, txn) -> dict:
+        balance_after = getattr(txn, "balance_after", None)
+        if balance_after is None:
+            balance_after = txn.postings.filter(account_id=txn.account_id).values_list("balance_after", flat=True)[0]
+        return {
+            "id": txn.pk, "account": str(txn.subaccount_id or txn.account_id), "funding_account": str(txn.account_id),
+            "amount": render_amount(txn.amount), "unit_price": render_amount(txn.unit_price), "currency": txn.currency,
+            "rate_card_version": txn.rate_card_version_id, "traffic": txn.traffic,
+            "balance_after": render_amount(balance_after),
+            "available_after": render_amount((txn.metadata or {}).get("available_after")),
+            "created_at": render_datetime(txn.created_at),
+        }
+
+
+class HoldSerializer(_Rendered):
+    id = serializers.UUIDField()
+    account = serializers.UUIDField()
+    amount = AmountField()
+    remaining = AmountField(allow_zero=True)
+    status = serializers.ChoiceField(choices=HoldStatus.choices,
+                                     help_text="An active hold past its expiry shows as expired.")
+    expires_at = serializers.DateTimeField()
+
+    def render(self, hold) -> dict:
+        status = hold.status
+        if status == HoldStatus.ACTIVE and hold.expires_at <= timezone.now():
+            status = HoldStatus.EXPIRED
+        return {"id": str(hold.pk), "account": str(hold.subaccount_id or hold.account_id),
+                "amount": render_amount(hold.amount), "remaining": render_amount(hold.remaining),
+                "status": status, "expires_at": render_datetime(hold.expires_at)}
+
+
+LEDGER_KINDS = ["grant", "purchase", "removal", "charge", "expiry", "transfer_in", "transfer_out", "hold_capture",
+                "refund", "invoice", "reversal", "payment"]
+
+
+class LedgerEntrySerializer(_Rendered):
+    """One posting of the account with its transaction."""
+
+    id = serializers.IntegerField(help_text="The posting id.")
+    transaction = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LEDGER_KINDS)
+    amount = AmountField(allow_negative=True, help_text="Signed: positive added credits to the account.")
+    balance_after = AmountField(allow_negative=True)
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField()
+    reference = serializers.CharField(allow_blank=True)
+    memo = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True)
+    category = serializers.CharField(allow_blank=True)
+    quantity = serializers.IntegerField(allow_null=True)
+    unit_price = AmountField(allow_null=True, allow_zero=True)
+    subaccount = serializers.UUIDField(allow_null=True)
+
+    def render(self, posting) -> dict:
+        return ledger_entry(posting)
+
+
+def ledger_entry(posting) -> dict:
+    """A posting and its transaction as one ledger entry (also the CSV row)."""
+    txn = posting.transaction
+    kind = txn.kind
+    if kind == TransactionKind.TRANSFER:
+        kind = "transfer_in" if posting.amount > 0 else "transfer_out"
+    return {
+        "id": posting.pk, "transaction": txn.pk, "kind": kind, "amount": render_amount(posting.amount),
+        "balance_after": render_amount(posting.balance_after), "created_at": render_datetime(posting.created_at),
+        "actor": txn.actor_label, "reference": txn.reference, "memo": txn.memo, "channel": txn.channel,
+        "country": txn.country, "category": txn.category, "quantity": txn.quantity,
+        "unit_price": render_amount(txn.unit_price), "subaccount": render_id(txn.subaccount_id),
+    }
+
+
+class CreditsResultSerializer(serializers.Serializer):
+    lot = LotSerializer()
+    transaction = TransactionSerializer()
+    account = AccountSerializer()
+
+
+class RemovalResultSerializer(serializers.Serializer):
+    transaction = TransactionSerializer()
+    account = AccountSerializer()
+
+
+class TransferResultSerializer(serializers.Serializer):
+    transaction = TransactionSerializer()
+    from_account = AccountSerializer()
+    to_account = AccountSerializer()
+
+
+class BatchItemResultSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The HTTP status the item would have had alone.")
+    charge = ChargeSerializer(required=False)
+    error = ErrorSerializer(required=False)
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = BatchItemResultSerializer(many=True)
+    total = AmountField(allow_zero=True, help_text="Sum of the charged amounts.")
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class OrganizationCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    currency = serializers.CharField(max_length=3, validators=[validate_currency_code],
+                                     help_text="ISO 4217 code, e.g. INR.")
+    timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    payment_scheme = serializers.ChoiceField(choices=PaymentScheme.choices, default=PaymentScheme.PREPAID)
+    credit_management_enabled = serializers.BooleanField(default=True)
+    credit_limit = AmountField(allow_zero=True, default=Decimal("0"), help_text="Required above zero for postpaid.")
+
+    def validate(self, attrs):
+        if attrs["payment_scheme"] == PaymentScheme.POSTPAID and attrs["credit_limit"] <= 0:
+            raise serializers.ValidationError({"credit_limit": ["A postpaid organization needs a credit limit above zero."]})
+        return attrs
+
+
+class OrganizationUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone_name])
+    credit_management_enabled = serializers.BooleanField(required=False)
+
+
+class AccountCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    balance_mode = serializers.ChoiceField(choices=BalanceMode.choices, default=BalanceMode.OWN)
+
+
+class CreditLimitSerializer(serializers.Serializer):
+    amount = AmountField(allow_zero=True)
+    temporary_days = serializers.IntegerField(min_value=1, max_value=365, allow_null=True, default=None,
+                                              help_text="null: permanent; N: for N days, then the permanent limit.")
+    comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
+
+
+class CreditsSerializer(serializers.Serializer):
+    amount = AmountField()
+    expires_in = serializers.ChoiceField(choices=ExpiresIn.choices, default=ExpiresIn.SIX_MONTHS)
+    purchase_order = serializers.CharField(allow_blank=True, default="", max_length=100)
+    comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
+
+
+class RemovalSerializer(serializers.Serializer):
+    amount = AmountField()
+    comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
+
+
+class TransferSerializer(serializers.Serializer):
+    from_account = serializers.UUIDField()
+    to_account = serializers.UUIDField()
+    amount = AmountField()
+    comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
+
+
+class LotFilterSerializer(serializers.Serializer):
+    active = serializers.BooleanField(required=False, allow_null=True, default=None,
+                                      help_text="true: only lots with credit left that have not expired.")
+
+
+class LedgerFilterSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False, help_text="Entries at or after this instant.")
+    until = serializers.DateTimeField(required=False, help_text="Entries before this instant.")
+    kind = serializers.ChoiceField(choices=LEDGER_KINDS, required=False)
+
+    def validate(self, attrs):
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": ["Must be after since."]})
+        return attrs
+
+
+def channel_choices() -> list:
+    from ratecards.models import Channel
+
+    return Channel.choices
+
+
+class ChargeItemSerializer(serializers.Serializer):
+    """One charge without its account (an item of a batch)."""
+
+    channel = serializers.ChoiceField(choices=channel_choices())
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    country = CountryField(required=False, allow_null=True, default=None)
+    recipient = PhoneNumberField(required=False, allow_null=True, default=None,
+                                 help_text="E.164; its country prices the charge (a given country must match it).")
+    category = serializers.CharField(required=False, allow_null=True, default=None, max_length=32)
+    traffic = serializers.ChoiceField(choices=Traffic.choices, default=Traffic.PROMOTIONAL)
+    reference = serializers.CharField(allow_blank=True, default="", max_length=255)
+    hold = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                 help_text="A hold of the account to draw from first.")
+
+
+class ChargeCreateSerializer(ChargeItemSerializer):
+    account = serializers.UUIDField()
+
+
+class BatchSerializer(serializers.Serializer):
+    account = serializers.UUIDField()
+    items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
+    atomic = serializers.BooleanField(default=False, help_text="true: every item is charged or none.")
+
+
+class BatchDocSerializer(serializers.Serializer):
+    """`BatchSerializer` as documented: items are validated one by one in the view."""
+
+    account = serializers.UUIDField()
+    items = ChargeItemSerializer(many=True, help_text="1 to 1000 charges, charged in order.")
+    atomic = serializers.BooleanField(default=False, help_text="true: every item is charged or none.")
+
+
+class HoldCreateSerializer(serializers.Serializer):
+    account = serializers.UUIDField()
+    amount = AmountField()
+    expires_in_seconds = serializers.IntegerField(min_value=60, max_value=90 * 86400, default=86400)
+    reference = serializers.CharField(allow_blank=True, default="", max_length=255)

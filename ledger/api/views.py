@@ -1,0 +1,524 @@
+"""Views of the ledger API: validate the request, call one ledger service, render the result.
+
+Every object is looked up among those the caller may see (`visible_accounts`,
+`visible_organizations`): another org's id answers 404 like an unknown one.
+"""
+
+import csv
+import uuid
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Prefetch, Q
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ledger import services
+from ledger.models import Account, CreditLot, Hold, Organization, Posting, TransactionKind
+
+from . import serializers as s
+from .errors import error_body, flatten_errors
+from .idempotency import fingerprint, idempotency_key, key_parameter, respond
+from .pagination import KeysetPagination, paginated
+from .permissions import actor_for, is_service, visible_accounts, visible_organizations
+from .schema import responses
+
+ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id (UUID).")
+
+
+class ApiView(APIView):
+    """Base of the API views: `scopes` (token) and `user_permissions` (staff session) per method."""
+
+    scopes: dict = {}
+    user_permissions: dict = {}
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        if is_service(request):
+            # Django-level code (django-simple-history's middleware) must not take the token for a user.
+            request._request.user = AnonymousUser()
+
+
+def _uuid(value, what: str):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise exceptions.NotFound(f"No {what} {value}.")
+
+
+def get_account(request, pk, *, what: str = "account") -> Account:
+    """An account the caller may see (with its org), else 404."""
+    account = (visible_accounts(request).select_related("organization")
+               .filter(pk=_uuid(pk, what)).first())
+    if account is None:
+        raise exceptions.NotFound(f"No {what} {pk}.")
+    return account
+
+
+def get_organization(request, pk) -> Organization:
+    """An org the caller may see, else 404."""
+    organization = visible_organizations(request).filter(pk=_uuid(pk, "organization")).first()
+    if organization is None:
+        raise exceptions.NotFound(f"No organization {pk}.")
+    return organization
+
+
+def get_hold(request, pk) -> Hold:
+    """A hold on an account the caller may see, else 404."""
+    holds = Hold.objects.filter(pk=_uuid(pk, "hold"))
+    if not is_service(request):
+        visible = visible_accounts(request).values("pk")
+        holds = holds.filter(Q(account__in=visible) | Q(subaccount__in=visible))
+    hold = holds.first()
+    if hold is None:
+        raise exceptions.NotFound(f"No hold {pk}.")
+    return hold
+
+
+def validated(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _with_masters(organizations):
+    return organizations.prefetch_related(
+        Prefetch("accounts", queryset=Account.objects.filter(is_master=True), to_attr="_masters"))
+
+
+def _set_master(org: Organization) -> Organization:
+    if getattr(org, "_masters", None):
+        org._master = org._masters[0]
+    return org
+
+
+# --- organizations and accounts ------------------------------------------------------------------
+
+
+class OrganizationListView(ApiView):
+    scopes = {"GET": "read", "POST": "manage"}
+    user_permissions = {"POST": ["ledger.add_organization"]}
+    pagination = KeysetPagination(("name", "id"))
+
+    @extend_schema(
+        tags=["organizations"], summary="List or search organizations", operation_id="organizations_list",
+        parameters=[OpenApiParameter("search", str, description="Name (case-insensitive substring), exact UUID "
+                                                                 "or exact wallet ID."),
+                    OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+        responses=responses({200: paginated(s.OrganizationSerializer)}),
+    )
+    def get(self, request):
+        organizations = visible_organizations(request)
+        query = request.query_params.get("search", "").strip()
+        if query:
+            condition = Q(name__icontains=query) | Q(wallet_id__iexact=query)
+            try:
+                condition |= Q(pk=uuid.UUID(query))
+            except ValueError:
+                pass
+            organizations = organizations.filter(condition)
+        rows, next_url = self.pagination.paginate(_with_masters(organizations), request)
+        return self.pagination.response([s.OrganizationSerializer(_set_master(org)).data for org in rows], next_url)
+
+    @extend_schema(
+        tags=["organizations"], summary="Create an organization with its master account",
+        parameters=[key_parameter(required=False)], request=s.OrganizationCreateSerializer,
+        responses=responses({201: s.OrganizationSerializer}, 409),
+        examples=[OpenApiExample("Prepaid org", request_only=True,
+                                 value={"name": "Acme", "currency": "INR", "timezone": "Asia/Kolkata"})],
+    )
+    def post(self, request):
+        data = validated(s.OrganizationCreateSerializer, request.data)
+        key = idempotency_key(request, required=False)
+        actor = actor_for(request)
+        org = services.organization_create(
+            actor=actor, name=data["name"], currency=data["currency"], timezone_name=data["timezone"],
+            payment_scheme=data["payment_scheme"], credit_management_enabled=data["credit_management_enabled"],
+            credit_limit=data["credit_limit"], idempotency_key=key)
+        return respond(actor=actor, key=key, result=org, status=201,
+                       render=lambda org: s.OrganizationSerializer(org).data)
+
+
+class OrganizationDetailView(ApiView):
+    scopes = {"GET": "read", "PATCH": "manage"}
+    user_permissions = {"PATCH": ["ledger.change_organization"]}
+
+    @extend_schema(tags=["organizations"], summary="An organization", parameters=[ID],
+                   responses=responses({200: s.OrganizationSerializer}, 404))
+    def get(self, request, id):
+        return Response(s.OrganizationSerializer(get_organization(request, id)).data)
+
+    @extend_schema(tags=["organizations"], summary="Change name, timezone or the credit-management switch",
+                   parameters=[ID], request=s.OrganizationUpdateSerializer,
+                   responses=responses({200: s.OrganizationSerializer}, 404))
+    def patch(self, request, id):
+        organization = get_organization(request, id)
+        changes = validated(s.OrganizationUpdateSerializer, request.data)
+        if "credit_management_enabled" in changes and not _user_may(request, "ledger.toggle_credit_management"):
+            raise exceptions.PermissionDenied("Your user may not switch credit management on or off.")
+        if changes:
+            organization = services.organization_update(actor=actor_for(request), organization=organization, **changes)
+        return Response(s.OrganizationSerializer(organization).data)
+
+
+def _user_may(request, perm: str) -> bool:
+    user = request.user
+    return getattr(user, "pk", None) is None or user.has_perm(perm)  # service tokens are checked by scope
+
+
+class OrganizationAccountsView(ApiView):
+    scopes = {"GET": "read", "POST": "manage"}
+    user_permissions = {"POST": ["ledger.add_account"]}
+
+    @extend_schema(tags=["accounts"], summary="The accounts of an organization", parameters=[ID],
+                   responses=responses({200: s.AccountSerializer(many=True)}, 404))
+    def get(self, request, id):
+        organization = get_organization(request, id)
+        accounts = list(visible_accounts(request).filter(organization=organization))
+        master = next((a for a in accounts if a.is_master), None) or organization.master_account
+        for account in accounts:
+            account.organization = organization
+            account._funding = master if account.balance_mode == "shared" else None
+        return Response([s.AccountSerializer(account).data for account in accounts])
+
+    @extend_schema(tags=["accounts"], summary="Create a subaccount", parameters=[ID, key_parameter(required=False)],
+                   request=s.AccountCreateSerializer, responses=responses({201: s.AccountSerializer}, 404, 409))
+    def post(self, request, id):
+        organization = get_organization(request, id)
+        data = validated(s.AccountCreateSerializer, request.data)
+        key = idempotency_key(request, required=False)
+        actor = actor_for(request)
+        account = services.account_create(actor=actor, organization=organization, name=data["name"],
+                                          balance_mode=data["balance_mode"], idempotency_key=key)
+        return respond(actor=actor, key=key, result=account, status=201,
+                       render=lambda account: s.AccountSerializer(account).data)
+
+
+class AccountDetailView(ApiView):
+    @extend_schema(tags=["accounts"], summary="An account with its balance, limit, held and available",
+                   parameters=[ID], responses=responses({200: s.AccountSerializer}, 404))
+    def get(self, request, id):
+        return Response(s.AccountSerializer(get_account(request, id)).data)
+
+
+class CreditLimitView(ApiView):
+    scopes = {"PUT": "manage"}
+    user_permissions = {"PUT": ["ledger.set_credit_limit"]}
+
+    @extend_schema(tags=["accounts"], summary="Set the permanent or a temporary credit limit", parameters=[ID],
+                   request=s.CreditLimitSerializer, responses=responses({200: s.AccountSerializer}, 404),
+                   examples=[OpenApiExample("Temporary limit", request_only=True,
+                                            value={"amount": "500", "temporary_days": 7})])
+    def put(self, request, id):
+        account = get_account(request, id)
+        data = validated(s.CreditLimitSerializer, request.data)
+        account = services.credit_limit_set(actor=actor_for(request), account=account, amount=data["amount"],
+                                            temporary_days=data["temporary_days"], comment=data["comment"])
+        return Response(s.AccountSerializer(account).data)
+
+
+class CreditsView(ApiView):
+    scopes = {"POST": "manage"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
+                   request=s.CreditsSerializer, responses=responses({201: s.CreditsResultSerializer}, 404, 409),
+                   examples=[OpenApiExample("Grant", request_only=True,
+                                            value={"amount": "1000", "expires_in": "6M", "purchase_order": "PO-17"})])
+    def post(self, request, id):
+        key = idempotency_key(request)
+        account = get_account(request, id)
+        data = validated(s.CreditsSerializer, request.data)
+        actor = actor_for(request)
+        txn = services.credits_grant(actor=actor, account=account, amount=data["amount"],
+                                     expires_in=data["expires_in"], purchase_order=data["purchase_order"],
+                                     comment=data["comment"], idempotency_key=key)
+
+        def render(txn):
+            return {"lot": s.LotSerializer(txn.lot).data, "transaction": s.TransactionSerializer(txn).data,
+                    "account": s.AccountSerializer(txn.account).data}
+
+        return respond(actor=actor, key=key, result=txn, status=201, render=render)
+
+
+class RemovalsView(ApiView):
+    scopes = {"POST": "manage"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
+                   parameters=[ID, key_parameter()], request=s.RemovalSerializer,
+                   responses=responses({201: s.RemovalResultSerializer}, 402, 404, 409))
+    def post(self, request, id):
+        key = idempotency_key(request)
+        account = get_account(request, id)
+        data = validated(s.RemovalSerializer, request.data)
+        actor = actor_for(request)
+        txn = services.credits_remove(actor=actor, account=account, amount=data["amount"], comment=data["comment"],
+                                      idempotency_key=key)
+        return respond(actor=actor, key=key, result=txn, status=201,
+                       render=lambda txn: {"transaction": s.TransactionSerializer(txn).data,
+                                           "account": s.AccountSerializer(txn.account).data})
+
+
+class LotsView(ApiView):
+    pagination = KeysetPagination(("-granted_at", "-id"))
+
+    @extend_schema(tags=["accounts"], summary="Credit lots of an account, newest first",
+                   parameters=[ID, s.LotFilterSerializer, OpenApiParameter("cursor", str),
+                               OpenApiParameter("page_size", int)],
+                   responses=responses({200: paginated(s.LotSerializer)}, 404))
+    def get(self, request, id):
+        account = get_account(request, id)
+        filters = validated(s.LotFilterSerializer, request.query_params)
+        lots = CreditLot.objects.filter(account=account)
+        if filters["active"] is True:
+            lots = lots.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), remaining__gt=0)
+        elif filters["active"] is False:
+            lots = lots.exclude(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), remaining__gt=0)
+        rows, next_url = self.pagination.paginate(lots, request)
+        return self.pagination.response([s.LotSerializer(lot).data for lot in rows], next_url)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_CHUNK_SIZE = 2000
+
+
+class LedgerView(ApiView):
+    pagination = KeysetPagination(("-created_at", "-id"))
+
+    def perform_content_negotiation(self, request, force=False):
+        # `?format=csv` is handled by `get` (a streamed response); pages and errors are always JSON.
+        return JSONRenderer(), JSONRenderer.media_type
+
+    @extend_schema(
+        tags=["ledger"], summary="Ledger entries of an account, newest first (JSON pages or streamed CSV)",
+        parameters=[ID, s.LedgerFilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int),
+                    OpenApiParameter("format", str, enum=["json", "csv"],
+                                     description="csv streams every matching entry (no paging).")],
+        responses=responses({
+            (200, "application/json"): OpenApiResponse(paginated(s.LedgerEntrySerializer), description="A page."),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Every entry as CSV (?format=csv)."),
+        }, 404),
+    )
+    def get(self, request, id):
+        account = get_account(request, id)
+        filters = validated(s.LedgerFilterSerializer, request.query_params)
+        postings = self.entries(account, filters)
+        if request.query_params.get("format") == "csv":
+            return self.csv(account, postings)
+        rows, next_url = self.pagination.paginate(postings, request)
+        return self.pagination.response([s.ledger_entry(posting) for posting in rows], next_url)
+
+    @staticmethod
+    def entries(account: Account, filters: dict):
+        """Postings of the account (for a shared subaccount: the master's postings attributed to it)."""
+        if account.balance_mode == "shared":
+            postings = Posting.objects.filter(account=s.funding_of(account), transaction__subaccount=account)
+        else:
+            postings = Posting.objects.filter(account=account)
+        postings = postings.select_related("transaction", "transaction__actor_user")
+        if "since" in filters:
+            postings = postings.filter(created_at__gte=filters["since"])
+        if "until" in filters:
+            postings = postings.filter(created_at__lt=filters["until"])
+        kind = filters.get("kind")
+        if kind == "transfer_in":
+            postings = postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__gt=0)
+        elif kind == "transfer_out":
+            postings = postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__lt=0)
+        elif kind:
+            postings = postings.filter(transaction__kind=kind)
+        return postings
+
+    @staticmethod
+    def csv(account: Account, postings) -> StreamingHttpResponse:
+        """Every entry as CSV, streamed from a server-side cursor in constant memory."""
+        columns = list(s.LedgerEntrySerializer().fields)
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(columns)
+            for posting in postings.order_by("-created_at", "-id").iterator(chunk_size=CSV_CHUNK_SIZE):
+                entry = s.ledger_entry(posting)
+                yield writer.writerow(["" if entry[c] is None else entry[c] for c in columns])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="ledger-{account.pk}.csv"'
+        return response
+
+
+class TransferView(ApiView):
+    scopes = {"POST": "manage"}
+    user_permissions = {"POST": ["ledger.transfer_credits"]}
+
+    @extend_schema(tags=["accounts"], summary="Move credits between two accounts of one organization",
+                   parameters=[key_parameter()], request=s.TransferSerializer,
+                   responses=responses({201: s.TransferResultSerializer}, 402, 404, 409))
+    def post(self, request):
+        key = idempotency_key(request)
+        data = validated(s.TransferSerializer, request.data)
+        sender = get_account(request, data["from_account"])
+        receiver = get_account(request, data["to_account"])
+        actor = actor_for(request)
+        txn = services.transfer_create(actor=actor, from_account=sender, to_account=receiver, amount=data["amount"],
+                                       comment=data["comment"], idempotency_key=key,
+                                       fingerprint=fingerprint(request, request.data))
+
+        def render(txn):
+            accounts = Account.objects.select_related("organization").in_bulk([sender.pk, receiver.pk])
+            return {"transaction": s.TransactionSerializer(txn).data,
+                    "from_account": s.AccountSerializer(accounts[sender.pk]).data,
+                    "to_account": s.AccountSerializer(accounts[receiver.pk]).data}
+
+        return respond(actor=actor, key=key, result=txn, status=201, render=render)
+
+
+# --- charges and holds ----------------------------------------------------------------------------
+
+
+def _charge_kwargs(data: dict) -> dict:
+    return {"channel": data["channel"], "quantity": data["quantity"], "country": data["country"],
+            "recipient": data["recipient"], "category": data["category"] or None, "traffic": data["traffic"],
+            "reference": data["reference"], "hold": data["hold"]}
+
+
+def _fresh_charge(txn):
+    """A charge just made: its balance_after is the funding account's balance (no query)."""
+    if getattr(txn, "funding_account", None) is not None and not getattr(txn, "replayed", False):
+        txn.balance_after = txn.funding_account.balance
+    return txn
+
+
+class ChargeView(ApiView):
+    scopes = {"POST": "charge"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(
+        tags=["charges"], summary="Charge a send (priced from the rate card in force)",
+        parameters=[key_parameter()], request=s.ChargeCreateSerializer,
+        responses=responses({201: s.ChargeSerializer}, 402, 404, 409, 422),
+        examples=[OpenApiExample("SMS to India", request_only=True,
+                                 value={"account": "2b0e8a8e-8d1c-4d67-9c53-2f0b6f5e0a11", "channel": "sms",
+                                        "recipient": "+919812345678", "traffic": "transactional"})],
+    )
+    def post(self, request):
+        key = idempotency_key(request)
+        data = validated(s.ChargeCreateSerializer, request.data)
+        account = get_account(request, data["account"])
+        actor = actor_for(request)
+        txn = services.charge_create(actor=actor, account=account, idempotency_key=key,
+                                     fingerprint=fingerprint(request, request.data), **_charge_kwargs(data))
+        return respond(actor=actor, key=key, result=_fresh_charge(txn), status=201,
+                       render=lambda txn: s.ChargeSerializer(txn).data)
+
+
+class BatchView(ApiView):
+    scopes = {"POST": "charge"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(
+        tags=["charges"], summary="Charge up to 1000 items in order on one account",
+        description="Each result has the status the item would have had alone, with `charge` or `error`. "
+                    "With `atomic=true` every item is charged or none (the first error is the response).",
+        parameters=[key_parameter()], request=s.BatchDocSerializer,
+        responses=responses({200: s.BatchResultSerializer}, 402, 404, 409, 422),
+    )
+    def post(self, request):
+        key = idempotency_key(request)
+        data = validated(s.BatchSerializer, request.data)
+        account = get_account(request, data["account"])
+        atomic = data["atomic"]
+        requests, positions, invalid = [], [], {}
+        for index, item in enumerate(data["items"]):
+            item_serializer = s.ChargeItemSerializer(data=item)
+            if item_serializer.is_valid():
+                requests.append(services.ChargeRequest(**_charge_kwargs(item_serializer.validated_data)))
+                positions.append(index)
+            else:
+                invalid[index] = item_serializer.errors
+        if invalid and atomic:
+            raise exceptions.ValidationError({"items": dict(invalid)})
+        actor = actor_for(request)
+        count = len(data["items"])
+
+        def render(result) -> dict:
+            results: list = [None] * count
+            for index, errors in invalid.items():
+                results[index] = {"status": 400, "error": error_body("invalid", "The item is not valid.",
+                                                                     flatten_errors(errors))}
+            items = result.items if result is not None else []
+            charged = [item.transaction for item in items if item.transaction is not None]
+            balances = dict(Posting.objects.filter(transaction__in=charged, account_id__isnull=False)
+                            .values_list("transaction_id", "balance_after")) if charged else {}
+            for index, item in zip(positions, items, strict=True):
+                if item.transaction is not None:
+                    item.transaction.balance_after = balances[item.transaction.pk]
+                    results[index] = {"status": 201, "charge": s.ChargeSerializer(item.transaction).data}
+                else:
+                    results[index] = {"status": item.status, "error": item.error.as_dict()}
+            total = result.total if result is not None else 0
+            return {"results": results, "total": s.render_amount(total)}
+
+        if not requests:
+            return Response(render(None), status=200)
+        result = services.charge_batch(actor=actor, account=account, items=requests, atomic=atomic,
+                                       idempotency_key=key, fingerprint=fingerprint(request, request.data))
+        return respond(actor=actor, key=key, result=result, status=200, render=render)
+
+
+class HoldCreateView(ApiView):
+    scopes = {"POST": "charge"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
+                   parameters=[key_parameter()], request=s.HoldCreateSerializer,
+                   responses=responses({201: s.HoldSerializer}, 402, 404, 409))
+    def post(self, request):
+        key = idempotency_key(request)
+        data = validated(s.HoldCreateSerializer, request.data)
+        account = get_account(request, data["account"])
+        actor = actor_for(request)
+        hold = services.hold_create(actor=actor, account=account, amount=data["amount"],
+                                    expires_in_seconds=data["expires_in_seconds"], reference=data["reference"],
+                                    idempotency_key=key, fingerprint=fingerprint(request, request.data))
+        return respond(actor=actor, key=key, result=hold, status=201, render=lambda hold: s.HoldSerializer(hold).data)
+
+
+class HoldDetailView(ApiView):
+    @extend_schema(tags=["holds"], summary="A hold", parameters=[ID],
+                   responses=responses({200: s.HoldSerializer}, 404))
+    def get(self, request, id):
+        return Response(s.HoldSerializer(get_hold(request, id)).data)
+
+
+class HoldReleaseView(ApiView):
+    scopes = {"POST": "charge"}
+    user_permissions = {"POST": ["ledger.manage_credits"]}
+
+    @extend_schema(tags=["holds"], summary="Release what is left of an active hold",
+                   parameters=[ID, key_parameter()], request=None,
+                   responses=responses({200: s.HoldSerializer}, 404, 409))
+    def post(self, request, id):
+        key = idempotency_key(request)
+        hold = get_hold(request, id)
+        actor = actor_for(request)
+        hold = services.hold_release(actor=actor, hold=hold, idempotency_key=key,
+                                     fingerprint=fingerprint(request, request.data or {}))
+        return respond(actor=actor, key=key, result=hold, status=200, render=lambda hold: s.HoldSerializer(hold).data)
+
+
+
+def not_found(request, *args, **kwargs):
+    """Unknown paths under /api/v1/ answer the JSON 404 of the contract, not an HTML page."""
+    from django.http import JsonResponse
+
+    return JsonResponse(error_body("not_found", f"No endpoint {request.path}."), status=404)
