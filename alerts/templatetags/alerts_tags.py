@@ -1,0 +1,26 @@
+"""Template tags for the org page: the alert banners of an org."""
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+
+from alerts.selectors import open_notifications
+
+register = template.Library()
+
+
+@register.simple_tag
+def org_notifications(organization, limit: int = 10) -> list:
+    """Open (not dismissed) notices of an org, newest first."""
+    if organization is None or getattr(organization, "pk", None) is None:
+        return []
+    return open_notifications(organization, limit=limit)
+
+
+@register.simple_tag
+def notifications_admin_url(organization) -> str:
+    """The admin list of an org's open notices (where they are read and dismissed), or "" without the admin."""
+    try:
+        url = reverse("admin:alerts_notification_changelist")
+    except NoReverseMatch:
+        return ""
+    return f"{url}?organization__id__exact={organization.pk}&dismissed_at__isempty=1"
