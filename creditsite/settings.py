@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "ledger",
     "ratecards",
     "alerts",
+    "apiauth",
 ]
 
 MIDDLEWARE = [
@@ -91,7 +92,7 @@ if REDIS_URL:
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -147,9 +148,22 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apiauth.authentication.ServiceTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["ledger.api.permissions.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apiauth.throttling.ServiceTokenRateThrottle",
+        "apiauth.throttling.StaffSessionRateThrottle",
+    ],
+    "EXCEPTION_HANDLER": "ledger.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {"service_token": env.str("API_TOKEN_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "service_token": env.str("API_TOKEN_RATE", default="6000/min"),
+        "user": env.str("API_SESSION_RATE", default="600/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -161,6 +175,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ledger.api.schema.strip_trailing_slashes",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerKindEnum": "ledger.api.serializers.LEDGER_KINDS",
+        "ChannelEnum": "ratecards.models.Channel",
+        "HoldStatusEnum": "ledger.models.HoldStatus",
+        "RateCardVersionStatusEnum": "ratecards.models.VersionStatus",
+    },
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
@@ -173,6 +197,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Eager tasks (no Redis) would log every task run inline with the request.
+    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
 }
 
 # Production hardening: on whenever DEBUG is off, so `manage.py check --deploy` passes.

@@ -292,7 +292,7 @@ class Transaction(models.Model):
                                    help_text="The shared-mode subaccount this entry is attributed to.")
     kind = models.CharField(max_length=12, choices=TransactionKind.choices)
     currency = models.CharField(max_length=3)
-    amount = MoneyField(help_text="The amount of the business event, always positive.")
+    amount = MoneyField(help_text="The amount of the business event: positive, or zero for free usage.")
     created_at = models.DateTimeField(default=now, db_index=True)
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
@@ -320,9 +320,14 @@ class Transaction(models.Model):
             models.Index(fields=["organization", "-created_at", "-id"], name="txn_org_newest"),
             models.Index(fields=["subaccount", "-created_at", "-id"], condition=Q(subaccount__isnull=False),
                          name="txn_subaccount_newest"),
+            models.Index(fields=["account", "kind", "-created_at", "-id"], name="txn_account_kind_newest"),
+            models.Index(fields=["account", "channel", "-created_at", "-id"], name="txn_account_channel_newest"),
+            models.Index(fields=["organization", "kind", "-created_at", "-id"], name="txn_org_kind_newest"),
+            models.Index(fields=["organization", "channel", "-created_at", "-id"], name="txn_org_channel_newest"),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="transaction_amount_positive"),
+            models.CheckConstraint(condition=Q(amount__gt=0) | Q(amount=0, kind="charge"),
+                                   name="transaction_amount_positive_or_free_charge"),
             models.CheckConstraint(condition=Q(kind__in=TransactionKind.values), name="transaction_kind_valid"),
             models.CheckConstraint(condition=Q(traffic__in=["", *Traffic.values]), name="transaction_traffic_valid"),
             models.UniqueConstraint(fields=["lot"], condition=Q(kind="expiry"), name="one_expiry_per_lot"),
@@ -358,7 +363,6 @@ class Posting(models.Model):
                          name="posting_account_newest"),
         ]
         constraints = [
-            models.CheckConstraint(condition=~Q(amount=0), name="posting_amount_nonzero"),
             models.CheckConstraint(
                 condition=(Q(account__isnull=False, system_account__isnull=True, balance_after__isnull=False)
                            | Q(account__isnull=True, system_account__isnull=False, balance_after__isnull=True)),

@@ -103,10 +103,10 @@ def to_amount(value: Any, *, field: str = "amount", positive: bool = True, allow
         raise InvalidOperation(errors={field: ["Enter a valid decimal amount."]})
     if not amount.is_finite():
         raise InvalidOperation(errors={field: ["Enter a valid decimal amount."]})
-    if amount != amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):
-        raise InvalidOperation(errors={field: ["At most 6 decimal places are allowed."]})
     if amount.copy_abs() >= Decimal(10) ** 14:
         raise InvalidOperation(errors={field: ["The amount is too large."]})
+    if amount != amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):
+        raise InvalidOperation(errors={field: ["At most 6 decimal places are allowed."]})
     if positive and (amount < 0 or (amount == 0 and not allow_zero)):
         raise InvalidOperation(errors={field: ["The amount must be greater than zero." if not allow_zero
                                                else "The amount must not be negative."]})
@@ -449,6 +449,15 @@ def _expire_lot(book: _Book, account: Account, lot: CreditLot, actor: Actor) -> 
              actor=actor, lot=lot, memo=f"Lot {lot.pk} expired")
 
 
+def _stamp(requested_at: datetime | None) -> datetime:
+    """The instant of an operation: the one given, else the clock read once the locks are held.
+
+    Reading the clock after locking keeps `created_at` in the same order as `balance_after` on an
+    account, so "balance as of an instant" is exact under concurrency.
+    """
+    return requested_at if requested_at is not None else timezone.now()
+
+
 def _save_account(account: Account) -> None:
     """Write the cached balance and held of a locked account; alert checks run after commit."""
     account.save(update_fields=["balance", "held"])
@@ -475,13 +484,13 @@ def credits_grant(*, actor: Actor, account: Account, amount: Decimal | str, expi
     if source not in (LotSource.GRANT, LotSource.PURCHASE, LotSource.REFUND):
         raise InvalidOperation(errors={"source": ["Choose grant, purchase or refund."]})
     _require_funds_holder(account)
-    at = at or timezone.now()
-    expires_at = lot_expires_at(at, expires_in, account.organization.tz)
+    lot_expires_at(timezone.now(), expires_in, account.organization.tz)  # validates expires_in before locking
     system_code = {LotSource.GRANT: "issued", LotSource.PURCHASE: "purchases", LotSource.REFUND: "usage"}[source]
 
     def work():
         locked = lock_account(account.pk)
-        book = _Book(at)
+        book = _Book(_stamp(at))
+        expires_at = lot_expires_at(book.at, expires_in, locked.organization.tz)
         lot = _Funds(locked, book, actor).receive(amount, expires_at=expires_at, source=source, actor=actor,
                                                   purchase_order=purchase_order, comment=comment)
         entry = book.add(account=locked, kind=source, amount=amount, signed=amount, system_code=system_code,
@@ -501,11 +510,10 @@ def credits_remove(*, actor: Actor, account: Account, amount: Decimal | str, com
     """Remove credits (not more than the positive balance), drawing lots like a charge."""
     amount = to_amount(amount)
     _require_funds_holder(account)
-    at = at or timezone.now()
 
     def work():
         locked = lock_account(account.pk)
-        book = _Book(at)
+        book = _Book(_stamp(at))
         funds = _Funds(locked, book, actor)
         if amount > max(ZERO, locked.balance):
             raise InsufficientCredits(
@@ -552,7 +560,8 @@ class _PricedCharge:
     rate_card_version_id: int | None
 
 
-def _price(organization: Organization, request: ChargeRequest, at: datetime) -> _PricedCharge:
+def _price(organization: Organization, request: ChargeRequest, at: datetime,
+           prices: dict | None = None) -> _PricedCharge:
     """Validate and price a charge before any lock is taken."""
     if request.traffic not in Traffic.values:
         raise InvalidOperation(errors={"traffic": ["Choose promotional or transactional."]})
@@ -570,8 +579,13 @@ def _price(organization: Organization, request: ChargeRequest, at: datetime) -> 
     else:
         from ratecards.pricing import price_for
 
-        price = price_for(organization=organization, channel=request.channel, country=request.country,
-                          recipient=request.recipient, category=request.category, at=at)
+        key = (request.channel, request.country, request.recipient, request.category)
+        price = prices.get(key) if prices is not None else None
+        if price is None:
+            price = price_for(organization=organization, channel=request.channel, country=request.country,
+                              recipient=request.recipient, category=request.category, at=at)
+            if prices is not None:  # a batch prices each distinct destination once
+                prices[key] = price
         unit_price, version_id = price.unit_price, price.version.pk
         country = price.country or country
         amount = charge_amount(unit_price, request.quantity)
@@ -591,7 +605,7 @@ def _apply_charge(*, book: _Book, funds: _Funds, account: Account, attributed_to
             raise InvalidOperation(errors={"hold": ["The hold belongs to another account."]})
         from_hold = min(hold.remaining, priced.amount)
     excess = priced.amount - from_hold
-    available = locked.available(at)
+    available = locked.available(book.at)
     if priced.request.traffic == Traffic.PROMOTIONAL and excess > available:
         raise InsufficientCredits(f"The charge of {priced.amount} needs {excess} more than the hold; "
                                   f"{max(ZERO, available)} is available." if hold else
@@ -610,7 +624,7 @@ def _apply_charge(*, book: _Book, funds: _Funds, account: Account, attributed_to
         country=priced.country, category=priced.category, traffic=request.traffic, quantity=request.quantity,
         unit_price=priced.unit_price, rate_card_version_id=priced.rate_card_version_id, hold=hold,
     )
-    entry.transaction.metadata = {"available_after": str(locked.available(at))}
+    entry.transaction.metadata = {"available_after": str(locked.available(book.at))}
     return entry
 
 
@@ -644,14 +658,13 @@ def charge_create(*, actor: Actor, account: Account, channel: str, quantity: int
 def _charge(*, actor, account, request: ChargeRequest, kind, idempotency_key, fingerprint, at) -> Transaction:
     organization = account.organization
     _require_credit_management(organization)
-    at = at or timezone.now()
-    priced = _price(organization, request, at)
+    priced = _price(organization, request, at or timezone.now())
     funding_id = funding_account_id(account)
     attributed_to = account if funding_id != account.pk else None
 
     def work():
         locked = lock_account(funding_id)
-        book = _Book(at)
+        book = _Book(_stamp(at))
         funds = _Funds(locked, book, actor)
         hold = _resolve_hold(request.hold, funding_id)
         entry = _apply_charge(book=book, funds=funds, account=account, attributed_to=attributed_to, priced=priced,
@@ -724,11 +737,12 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
         raise InvalidOperation(errors={"items": ["At least one item is required."]})
     organization = account.organization
     _require_credit_management(organization)
-    at = at or timezone.now()
+    priced_at = at or timezone.now()
     priced: list[_PricedCharge | LedgerError] = []
+    prices: dict = {}
     for request in items:
         try:
-            priced.append(_price(organization, request, at))
+            priced.append(_price(organization, request, priced_at, prices))
         except LedgerError as error:
             if atomic:
                 raise
@@ -738,7 +752,7 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
 
     def work():
         locked = lock_account(funding_id)
-        book = _Book(at)
+        book = _Book(_stamp(at))
         funds = _Funds(locked, book, actor)
         results = []
         holds: dict = {}
@@ -785,20 +799,19 @@ def hold_create(*, actor: Actor, account: Account, amount: Decimal | str, expire
             60 <= expires_in_seconds <= 90 * 86400):
         raise InvalidOperation(errors={"expires_in_seconds": ["Between 60 seconds and 90 days."]})
     _require_credit_management(account.organization)
-    at = at or timezone.now()
     funding_id = funding_account_id(account)
 
     def work():
         locked = lock_account(funding_id)
-        book = _Book(at)
+        book = _Book(_stamp(at))
         _Funds(locked, book, actor)  # expire due lots first so available is exact
-        available = locked.available(at)
+        available = locked.available(book.at)
         if amount > available:
             raise InsufficientCredits(f"A hold of {amount} exceeds the {max(ZERO, available)} available.")
         locked.held += amount
         hold = Hold.objects.create(account=locked, subaccount=account if account.pk != funding_id else None,
-                                   amount=amount, remaining=amount, expires_at=at + timedelta(seconds=expires_in_seconds),
-                                   reference=reference, created_at=at, created_by=actor.user,
+                                   amount=amount, remaining=amount, expires_at=book.at + timedelta(seconds=expires_in_seconds),
+                                   reference=reference, created_at=book.at, created_by=actor.user,
                                    created_by_service="" if actor.user is not None else actor.label)
         book.flush()
         _save_account(locked)
@@ -880,15 +893,15 @@ def transfer_create(*, actor: Actor, from_account: Account, to_account: Account,
     if from_account.pk == to_account.pk:
         raise InvalidOperation(errors={"to_account": ["Choose a different account to transfer to."]})
     _require_credit_management(from_account.organization)
-    at = at or timezone.now()
 
     def work():
         locked = lock_accounts([from_account.pk, to_account.pk])
         sender, receiver = locked[from_account.pk], locked[to_account.pk]
-        book = _Book(at)
+        book = _Book(_stamp(at))
+        moment = book.at
         sender_funds = _Funds(sender, book, actor)
         receiver_funds = _Funds(receiver, book, actor)
-        limit = min(max(ZERO, sender.balance), max(ZERO, sender.available(at)))
+        limit = min(max(ZERO, sender.balance), max(ZERO, sender.available(moment)))
         if amount > limit:
             raise InsufficientCredits(f"Cannot transfer {amount}: at most {limit} can leave {sender.name}.",
                                       errors={"amount": [f"At most {limit} can be transferred."]})
@@ -898,11 +911,11 @@ def transfer_create(*, actor: Actor, from_account: Account, to_account: Account,
             receiver.balance += take  # each moved portion repays the receiver's debt before the next
         sender.balance -= amount
         txn = Transaction(organization_id=sender.organization_id, account=sender, kind=TransactionKind.TRANSFER,
-                          currency=sender.organization.currency, amount=amount, created_at=at, memo=comment,
+                          currency=sender.organization.currency, amount=amount, created_at=moment, memo=comment,
                           metadata={"to_account": str(receiver.pk)}, **_actor_fields(actor))
         book.entries.append(_Entry(txn, [
-            Posting(account=sender, amount=-amount, balance_after=sender.balance, created_at=at),
-            Posting(account=receiver, amount=amount, balance_after=receiver.balance, created_at=at),
+            Posting(account=sender, amount=-amount, balance_after=sender.balance, created_at=moment),
+            Posting(account=receiver, amount=amount, balance_after=receiver.balance, created_at=moment),
         ]))
         book.flush()
         _save_account(sender)
@@ -1031,8 +1044,14 @@ def postpaid_month_close(*, organization: Organization, at: datetime | None = No
             if locked.balance >= 0 or Transaction.objects.filter(account=locked, kind=TransactionKind.INVOICE,
                                                                   period=period).exists():
                 continue
+            # Bill what was owed when the month ended, not usage since (capped by what is owed now).
+            owed_at_month_start = -(Posting.objects.filter(account=locked, created_at__lt=local_month_start)
+                                    .order_by("-created_at", "-id").values_list("balance_after", flat=True)
+                                    .first() or ZERO)
+            amount = min(owed_at_month_start, -locked.balance)
+            if amount <= 0:
+                continue
             book = _Book(at)
-            amount = -locked.balance
             entry = book.add(account=locked, kind=TransactionKind.INVOICE, amount=amount, signed=amount,
                              system_code=SystemAccount.Code.RECEIVABLES, actor=actor, period=period,
                              memo=f"Usage invoiced for {period}",

@@ -571,3 +571,29 @@ def test_batch_size_bounds():
     with pytest.raises(InvalidOperation):
         services.charge_batch(actor=SYSTEM, account=master,
                               items=[services.ChargeRequest(channel="sms", unit_price="0")] * 1001)
+
+
+def test_free_usage_is_recorded_with_zero_amount_and_balanced_postings():
+    master = funded_account("10")
+    txn = services.charge_create(actor=SYSTEM, account=master, channel="whatsapp", country="IN", category="service",
+                                 quantity=4, unit_price="0")
+    assert txn.amount == 0 and txn.category == "service" and txn.quantity == 4
+    assert [p.amount for p in txn.postings.order_by("pk")] == [0, 0]
+    assert txn.postings.get(account=master).balance_after == D("10")
+    assert refreshed(master).balance == D("10")
+
+
+def test_month_close_bills_only_usage_before_the_local_month_start():
+    org = make_org(payment_scheme="postpaid", credit_limit="1000", timezone_name="UTC")
+    master = org.master_account
+    charge(master, quantity=100, at=datetime(2026, 10, 20, tzinfo=UTC))
+    charge(master, quantity=30, at=datetime(2026, 11, 1, 0, 10, tzinfo=UTC))  # November usage
+    invoices = services.postpaid_month_close(organization=org, at=datetime(2026, 11, 1, 0, 15, tzinfo=UTC))
+    assert [(i.amount, i.period) for i in invoices] == [(D("100"), "2026-10")]
+    assert refreshed(master).balance == D("-30")
+
+
+@pytest.mark.parametrize("bad", ["1E+30", "-1E+30", "1e-30", "NaN", "Infinity", "", " ", "1,5"])
+def test_amount_parsing_refuses_out_of_range_and_malformed_values(bad):
+    with pytest.raises(InvalidOperation):
+        services.to_amount(bad)
