@@ -237,9 +237,10 @@ class CreditLot(models.Model):
     purchase_order = models.CharField(max_length=100, blank=True)
     comment = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     created_by_service = models.CharField(max_length=100, blank=True)
-    transferred_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    transferred_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                         db_index=False)
 
     class Meta:
         ordering = ["account", "expires_at", "granted_at", "id"]
@@ -285,17 +286,20 @@ class Traffic(models.TextChoices):
 class Transaction(models.Model):
     """One business event with its balanced postings. Never updated or deleted."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="transactions")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions",
+    # Foreign keys below are indexed by the composite and partial indexes in Meta, not one index each:
+    # every index is paid on each insert of the hot path (charges, expiry).
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="transactions",
+                                     db_index=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions", db_index=False,
                                 help_text="The customer account whose funds moved (the funding account).")
     subaccount = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                                   help_text="The shared-mode subaccount this entry is attributed to.")
+                                   db_index=False, help_text="The shared-mode subaccount this entry is attributed to.")
     kind = models.CharField(max_length=12, choices=TransactionKind.choices)
     currency = models.CharField(max_length=3)
     amount = MoneyField(help_text="The amount of the business event: positive, or zero for free usage.")
-    created_at = models.DateTimeField(default=now, db_index=True)
+    created_at = models.DateTimeField(default=now)
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+                                   related_name="+", db_index=False)
     actor_service = models.CharField(max_length=100, blank=True)
     reference = models.CharField(max_length=255, blank=True)
     memo = models.TextField(blank=True)
@@ -306,10 +310,11 @@ class Transaction(models.Model):
     quantity = models.PositiveIntegerField(null=True, blank=True)
     unit_price = MoneyField(null=True, blank=True)
     rate_card_version = models.ForeignKey("ratecards.RateCardVersion", null=True, blank=True,
-                                          on_delete=models.PROTECT, related_name="+")
+                                          on_delete=models.PROTECT, related_name="+", db_index=False)
     lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                            help_text="The lot granted or expired by this transaction.")
-    hold = models.ForeignKey("Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+                            db_index=False, help_text="The lot granted or expired by this transaction.")
+    hold = models.ForeignKey("Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions",
+                             db_index=False)
     period = models.CharField(max_length=7, blank=True, help_text="Billing month (YYYY-MM) of an invoice.")
     metadata = models.JSONField(default=dict, blank=True)
 
@@ -320,6 +325,8 @@ class Transaction(models.Model):
             models.Index(fields=["organization", "-created_at", "-id"], name="txn_org_newest"),
             models.Index(fields=["subaccount", "-created_at", "-id"], condition=Q(subaccount__isnull=False),
                          name="txn_subaccount_newest"),
+            models.Index(fields=["hold"], condition=Q(hold__isnull=False), name="txn_hold"),
+            models.Index(fields=["lot"], condition=Q(lot__isnull=False), name="txn_lot"),
             models.Index(fields=["account", "kind", "-created_at", "-id"], name="txn_account_kind_newest"),
             models.Index(fields=["account", "channel", "-created_at", "-id"], name="txn_account_channel_newest"),
             models.Index(fields=["organization", "kind", "-created_at", "-id"], name="txn_org_kind_newest"),
@@ -349,9 +356,10 @@ class Posting(models.Model):
     """One signed line of a transaction on a customer account or a system account."""
 
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="postings")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="postings",
+                                db_index=False)  # served by posting_account_newest
     system_account = models.ForeignKey(SystemAccount, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="postings")
+                                       related_name="postings", db_index=False)  # a handful of values: no index
     amount = MoneyField(help_text="Signed: positive adds credits to the account.")
     balance_after = MoneyField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
