@@ -20,7 +20,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -219,31 +219,39 @@ def run_idempotent(*, actor: Actor, key: str | None, operation: str, params: dic
     if not (1 <= len(key) <= 255) or not key.isascii() or not key.isprintable():
         raise InvalidOperation(errors={"idempotency_key": ["Use 1-255 printable ASCII characters."]})
     fingerprint = fingerprint or request_fingerprint(operation, params)
-    for attempt in range(2):
-        try:
-            with transaction.atomic(durable=True):
-                existing = IdempotencyRecord.objects.filter(caller=actor.caller, key=key).first()
-                if existing is not None:
-                    if existing.operation != operation or existing.fingerprint != fingerprint:
-                        raise IdempotencyConflict()
-                    result = _load_result(existing)
-                    _mark_replayed(result)
-                    return result
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(caller=actor.caller, key=key, operation=operation,
-                                                              fingerprint=fingerprint)
-                result = work()
-                if isinstance(result, BatchResult):
-                    record.result_model, record.result_data = "batch", result.to_record()
-                else:
-                    record.result_model, record.result_id = result._meta.model_name, str(result.pk)
-                record.save(update_fields=["result_model", "result_id", "result_data"])
-                return result
-        except IntegrityError as exc:
-            if attempt == 0 and "one_idempotency_key_per_caller" in str(exc):
-                continue
-            raise
-    raise IdempotencyConflict()  # pragma: no cover - the second attempt finds the committed record
+    with transaction.atomic(durable=True):
+        record_id = _claim_key(actor.caller, key, operation, fingerprint)
+        if record_id is None:
+            existing = IdempotencyRecord.objects.get(caller=actor.caller, key=key)
+            if existing.operation != operation or existing.fingerprint != fingerprint:
+                raise IdempotencyConflict()
+            result = _load_result(existing)
+            _mark_replayed(result)
+            return result
+        result = work()
+        if isinstance(result, BatchResult):
+            outcome = {"result_model": "batch", "result_data": result.to_record()}
+        else:
+            outcome = {"result_model": result._meta.model_name, "result_id": str(result.pk)}
+        IdempotencyRecord.objects.filter(pk=record_id).update(**outcome)
+        return result
+
+
+def _claim_key(caller: str, key: str, operation: str, fingerprint: str) -> int | None:
+    """Insert the key row, or return None when it exists (after waiting for a concurrent first use to end).
+
+    One statement: INSERT ... ON CONFLICT DO NOTHING waits on a conflicting uncommitted insert, then
+    either inserts (the other rolled back) or does nothing (it committed: the caller replays it).
+    """
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (caller, key, operation, fingerprint, result_model, result_id, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, '', '', %s) ON CONFLICT (caller, key) DO NOTHING RETURNING id",
+            [caller, key, operation, fingerprint, timezone.now()],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _mark_replayed(result) -> None:
@@ -965,22 +973,94 @@ def _due_account_ids(queryset, limit: int | None) -> list:
     return sorted(set(ids), key=str)
 
 
-def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int | None = None) -> int:
-    """Expire every lot past its expiry as of `at`: one expiry transaction per lot. Safe to run twice."""
+# One statement expires every due lot of a chunk of (locked) accounts: the lots are emptied, one expiry
+# transaction per lot is inserted with its two postings, and the cached balances drop. balance_after
+# is the account balance minus the running sum of the due lots in draw order (an account with credit
+# in its lots has no debt, so its balance is exactly the lots' remaining amounts).
+EXPIRE_DUE_LOTS_SQL = """
+WITH due AS (
+    SELECT l.id AS lot_id, l.account_id, l.remaining, l.expires_at, l.granted_at, a.organization_id, o.currency,
+           a.balance - SUM(l.remaining) OVER (PARTITION BY l.account_id
+                                             ORDER BY l.expires_at, l.granted_at, l.id) AS balance_after
+    FROM ledger_creditlot l
+    JOIN ledger_account a ON a.id = l.account_id
+    JOIN ledger_organization o ON o.id = a.organization_id
+    WHERE l.account_id = ANY(%(ids)s) AND l.remaining > 0 AND l.expires_at <= %(at)s
+),
+lots AS (
+    UPDATE ledger_creditlot l SET remaining = 0 FROM due WHERE l.id = due.lot_id RETURNING l.id
+),
+txns AS (
+    INSERT INTO ledger_transaction (organization_id, account_id, kind, currency, amount, created_at, actor_service,
+                                    reference, memo, channel, country, category, traffic, period, metadata, lot_id)
+    SELECT organization_id, account_id, 'expiry', currency, remaining, %(at)s, %(actor)s, '',
+           'Lot ' || lot_id || ' expired', '', '', '', '', '', '{}'::jsonb, lot_id
+    FROM due ORDER BY account_id, expires_at, granted_at, lot_id
+    RETURNING id, lot_id, account_id, amount, currency
+),
+postings AS (
+    INSERT INTO ledger_posting (transaction_id, account_id, system_account_id, amount, balance_after, created_at)
+    SELECT t.id, t.account_id, NULL, -t.amount, d.balance_after, %(at)s FROM txns t JOIN due d ON d.lot_id = t.lot_id
+    UNION ALL
+    SELECT t.id, NULL, s.id, t.amount, NULL, %(at)s
+    FROM txns t JOIN ledger_systemaccount s ON s.code = 'expired' AND s.currency = t.currency
+    RETURNING 1
+),
+accounts AS (
+    UPDATE ledger_account a SET balance = a.balance - x.total
+    FROM (SELECT account_id, SUM(remaining) AS total FROM due GROUP BY account_id) x
+    WHERE a.id = x.account_id RETURNING a.id
+)
+SELECT (SELECT count(*) FROM txns), (SELECT count(*) FROM postings), (SELECT count(*) FROM lots)
+"""
+
+
+def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int | None = None,
+                chunk: int = 1000) -> int:
+    """Expire every lot past its expiry as of `at`: one expiry transaction per lot. Safe to run twice.
+
+    Accounts are processed in chunks, each locked in primary-key order in its own transaction. On
+    PostgreSQL one set-based statement does a whole chunk; elsewhere the rows are built per account.
+    """
     at = at or timezone.now()
     due = CreditLot.objects.filter(remaining__gt=0, expires_at__lte=at)
+    account_ids = _due_account_ids(due, limit)
+    if not account_ids:
+        return 0
+    if connection.vendor != "postgresql":
+        return sum(_expire_account_lots(account_id, at, actor) for account_id in account_ids)
+    for currency in due.order_by().values_list("account__organization__currency", flat=True).distinct():
+        system_account(SystemAccount.Code.EXPIRED, currency)
     expired = 0
-    for account_id in _due_account_ids(due, limit):
-        with transaction.atomic(durable=True):
-            locked = lock_account(account_id)
-            book = _Book(at)
-            lots = [lot for lot in _active_lots(locked) if lot.expires_at is not None and lot.expires_at <= at]
-            for lot in lots:
-                _expire_lot(book, locked, lot, actor)
-            book.flush()
-            _save_account(locked)
-            expired += len(lots)
+    for start in range(0, len(account_ids), chunk):
+        ids = account_ids[start:start + chunk]
+        with transaction.atomic(durable=True), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+            cursor.execute(EXPIRE_DUE_LOTS_SQL, {"ids": ids, "at": at, "actor": actor.label})
+            transactions, postings, lots = cursor.fetchone()
+            if postings != 2 * transactions or lots != transactions:  # pragma: no cover - guarded by triggers too
+                raise IntegrityError(f"expiry wrote {transactions} transactions, {postings} postings, {lots} lots")
+            expired += transactions
+            transaction.on_commit(partial(_balances_changed_many, ids))
     return expired
+
+
+def _expire_account_lots(account_id, at: datetime, actor: Actor) -> int:
+    with transaction.atomic(durable=True):
+        locked = lock_account(account_id)
+        book = _Book(at)
+        lots = [lot for lot in _active_lots(locked) if lot.expires_at is not None and lot.expires_at <= at]
+        for lot in lots:
+            _expire_lot(book, locked, lot, actor)
+        book.flush()
+        _save_account(locked)
+        return len(lots)
+
+
+def _balances_changed_many(account_ids) -> None:
+    from alerts.hooks import balances_changed
+
+    balances_changed(list(account_ids))
 
 
 def holds_expire(*, at: datetime | None = None) -> int:
