@@ -64,3 +64,39 @@ def test_check_ledger_passes_on_a_sound_ledger_and_fails_on_a_corrupt_one(capsys
     with pytest.raises(CommandError, match="violation"):
         call_command("check_ledger")
     assert "invariant 2" in capsys.readouterr().err
+
+
+def test_a_transaction_without_postings_is_refused_at_commit():
+    master = funded_account("10")
+    with pytest.raises(REFUSED, match="not balanced"), transaction.atomic():
+        Transaction.objects.create(organization=master.organization, account=master, kind="grant", currency="INR",
+                                   amount=5)
+    assert Transaction.objects.count() == 1
+
+
+def test_a_posting_added_to_a_committed_transaction_is_refused():
+    master = funded_account("10")
+    txn = Transaction.objects.get()
+    with pytest.raises(REFUSED, match="not balanced"), transaction.atomic():
+        Posting.objects.create(transaction=txn, account=master, amount=1, balance_after=11)
+    assert txn.postings.count() == 2
+
+
+def test_expiry_is_set_based_and_writes_balanced_rows():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    master = funded_account("0")
+    past = timezone.now() - timedelta(days=400)
+    for amount in ("3", "4", "5"):
+        services.credits_grant(actor=SYSTEM, account=master, amount=amount, expires_in="1M", at=past)
+    services.credits_grant(actor=SYSTEM, account=master, amount="7", expires_in="never", at=past)
+    assert services.lots_expire() == 3
+    assert services.lots_expire() == 0
+    expiries = Transaction.objects.filter(kind="expiry").order_by("pk")
+    assert [t.amount for t in expiries] == [3, 4, 5]
+    assert [t.postings.get(account=master).balance_after for t in expiries] == [16, 12, 7]
+    master.refresh_from_db()
+    assert master.balance == 7
+    call_command("check_ledger")
