@@ -1,6 +1,8 @@
 """Reads shared by the admin, the API and the finance pages: who may see which orgs and accounts."""
 
-from django.db.models import QuerySet
+import uuid
+
+from django.db.models import Q, QuerySet
 
 from .models import Account, Organization
 
@@ -47,11 +49,25 @@ def accounts_for(user) -> QuerySet[Account]:
     if sees_all_organizations(user):
         return Account.objects.all()
     administered = user.administered_organizations.values_list("pk", flat=True)
-    from django.db.models import Q
-
     return Account.objects.filter(Q(organization_id__in=list(administered)) | Q(owner=user))
 
 
 def is_org_admin_of(user, organization: Organization) -> bool:
     return bool(user.is_superuser or user_roles(user) & {ROLE_PLATFORM_STAFF}
                 or organization.admins.filter(pk=user.pk).exists())
+
+
+def organization_search_condition(query: str) -> Q:
+    """Match an org by name (case-insensitive substring), exact UUID or exact wallet ID."""
+    query = query.strip()
+    condition = Q(name__icontains=query) | Q(wallet_id__iexact=query)
+    try:
+        condition |= Q(pk=uuid.UUID(query))
+    except ValueError:
+        pass
+    return condition
+
+
+def organizations_search(organizations: QuerySet[Organization], query: str) -> QuerySet[Organization]:
+    """Narrow `organizations` to those matching `query` (all of them for a blank query)."""
+    return organizations.filter(organization_search_condition(query)) if query.strip() else organizations

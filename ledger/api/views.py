@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from ledger import services
 from ledger.models import Account, CreditLot, Hold, Organization, Posting, TransactionKind
+from ledger.selectors import organizations_search
 
 from . import serializers as s
 from .errors import error_body, flatten_errors
@@ -113,15 +114,7 @@ class OrganizationListView(ApiView):
         responses=responses({200: paginated(s.OrganizationSerializer)}),
     )
     def get(self, request):
-        organizations = visible_organizations(request)
-        query = request.query_params.get("search", "").strip()
-        if query:
-            condition = Q(name__icontains=query) | Q(wallet_id__iexact=query)
-            try:
-                condition |= Q(pk=uuid.UUID(query))
-            except ValueError:
-                pass
-            organizations = organizations.filter(condition)
+        organizations = organizations_search(visible_organizations(request), request.query_params.get("search", ""))
         rows, next_url = self.pagination.paginate(_with_masters(organizations), request)
         return self.pagination.response([s.OrganizationSerializer(_set_master(org)).data for org in rows], next_url)
 

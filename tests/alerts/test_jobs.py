@@ -13,6 +13,7 @@ from django.utils import timezone
 from alerts import jobs
 from ledger import services
 from ledger.models import Account, CreditLot, Hold, HoldStatus, IdempotencyRecord, Posting, Transaction
+from tests.concurrency import run_in_threads
 from tests.factories import SYSTEM, funded_account, make_org
 
 
@@ -57,24 +58,9 @@ def _expired_accounts(n):
 
 
 def _in_threads(target, count=2):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(target())
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
+    outcomes = run_in_threads(count, lambda _index: target())
+    return ([o for o in outcomes if not isinstance(o, Exception)],
+            [o for o in outcomes if isinstance(o, Exception)])
 
 
 def test_two_parallel_expiry_runs_make_one_expiry_transaction_per_lot(transactional_db, postgres_only):

@@ -1,42 +1,18 @@
 """Races through the HTTP views on PostgreSQL: parallel charges never overspend; one key, one effect."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from ledger.invariants import check_invariants
 from ledger.models import Account, Transaction
+from tests.concurrency import run_in_threads
 from tests.factories import funded_account
 
 from .helpers import token_client, with_rate_card
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
-
-
-def run_in_threads(count: int, target) -> list:
-    """Run `target(index)` in `count` threads released at once, each closing its connection; return results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            results[index] = target(index)
-        except Exception as exc:  # asserted by the test
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results
 
 
 def test_parallel_promotional_charges_never_overspend():

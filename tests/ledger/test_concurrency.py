@@ -5,37 +5,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.models import Account, Hold, Transaction
+from tests.concurrency import run_in_threads
 from tests.factories import SYSTEM, funded_account, make_subaccount
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
-
-
-def run_in_threads(count: int, target) -> list:
-    """Start `count` threads at once on `target(index)`; return what each raised (None when it did not)."""
-    barrier = threading.Barrier(count)
-    errors: list = [None] * count
-
-    def run(index):
-        try:
-            barrier.wait()
-            target(index)
-        except Exception as exc:  # collected and asserted by the test
-            errors[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung (deadlock?)"
-    return errors
 
 
 def test_exactly_k_promotional_charges_succeed_under_contention():
