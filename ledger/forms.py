@@ -40,8 +40,23 @@ class AccountChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({kind}, balance {money(obj.balance, obj.organization.currency)})"
 
 
+class CreditLimitAccountField(AccountChoiceField):
+    """An account of the org, labelled with its current credit limit (what the form is about to change)."""
+
+    def label_from_instance(self, obj: Account) -> str:
+        from .admin.money import money
+
+        kind = "master" if obj.is_master else "subaccount"
+        text = f"{obj.name} ({kind}, credit limit {money(obj.effective_credit_limit(), obj.organization.currency)}"
+        if obj.effective_credit_limit() != obj.credit_limit:
+            text += f" temporary, then {money(obj.credit_limit, obj.organization.currency)}"
+        return text + ")"
+
+
 class LedgerActionForm(forms.Form):
     """Base of the money forms: the org, a hidden idempotency key and domain errors as form errors."""
+
+    required_css_class = "required"  # the admin's CSS marks these labels (bold, with an asterisk)
 
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
 
@@ -97,7 +112,7 @@ class RemoveCreditsForm(LedgerActionForm):
 
 
 class CreditLimitForm(LedgerActionForm):
-    account = AccountChoiceField(queryset=Account.objects.none(), empty_label=None)
+    account = CreditLimitAccountField(queryset=Account.objects.none(), empty_label=None)
     amount = amount_field("Credit limit", allow_zero=True,
                           help_text="How far the account may go below zero. 0 removes the limit.")
     temporary_days = forms.IntegerField(
@@ -138,7 +153,8 @@ class CreditManagementForm(LedgerActionForm):
         label="Credit management", choices=[("on", "On: charges, holds and transfers draw credits"),
                                            ("off", "Off: credit-managed operations are refused")],
         coerce=lambda value: value == "on", widget=forms.RadioSelect,
-        help_text="Off: charges, holds and transfers are refused with credit_management_disabled.",
+        help_text="Off: charges, holds and transfers are refused (API error credit_management_disabled); staff can "
+                  "still add and remove credits.",
     )
 
     def __init__(self, *args, organization: Organization, **kwargs):

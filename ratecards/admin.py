@@ -5,6 +5,8 @@ Versions are never edited in place: the admin's add view is a custom form whose 
 saving it calls `rate_card_version_create`, so the activation rules apply exactly as in the API.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,6 +30,12 @@ from .countries import countries, country_choices
 from .models import Channel, Rate, RateCardVersion, VersionStatus, WhatsAppCategory
 
 ROW_ERROR_FIELDS = {"channel", "country", "category", "unit_price"}
+
+
+def _plain_price(price: Decimal) -> Decimal:
+    """The same price without trailing zeros (0.250000 -> 0.25, 100.000000 -> 100, never 1E+2)."""
+    normal = price.normalize()
+    return normal if normal.as_tuple().exponent <= 0 else price.quantize(Decimal(1))
 
 
 class RateCardForm(forms.Form):
@@ -258,8 +266,9 @@ class RateCardVersionAdmin(SimpleHistoryAdmin):
         version = pending[-1] if pending else selectors.rate_card_current(organization)
         if version is None:
             return []
-        return [{"channel": r.channel, "country": r.country, "category": r.category, "unit_price": r.unit_price}
-                for r in version.rates.all()]
+        # prices as typed (0.25, not 0.250000): the stored 6 decimal places are noise in an input box
+        return [{"channel": r.channel, "country": r.country, "category": r.category,
+                 "unit_price": _plain_price(r.unit_price)} for r in version.rates.all()]
 
     def _side_by_side(self, organization) -> dict:
         current = selectors.rate_card_current(organization)
@@ -272,7 +281,8 @@ class RateCardVersionAdmin(SimpleHistoryAdmin):
             cells = [column.get((channel, country, category)) for column in prices]
             rows.append({"channel": Channel(channel).label,
                          "country": f"{countries().get(country, country)} ({country})" if country else "Default",
-                         "category": category or "Any", "cells": cells,
+                         "category": WhatsAppCategory(category).label if category in WhatsAppCategory.values
+                         else (category or "Any"), "cells": cells,
                          "changed": len(set(cells)) > 1})
         return {"current": current, "pending": pending, "columns": columns, "rows": rows}
 

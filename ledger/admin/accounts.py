@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.errors import LedgerError
+from ledger.finance.selectors import viewable_account
 from ledger.models import (
     Account,
     BalanceMode,
@@ -178,8 +179,18 @@ class AccountAdmin(ServiceSavingAdmin):
                 "available": money(account.available(at), cur),
                 "org_url": reverse("admin:ledger_organization_change", args=[account.organization_id]),
             },
+            "account_ledger_url": self.ledger_url(request, account),
             "recent_rows": rows, "recent_days": OWN_HISTORY_DAYS,
         }
+
+
+    def ledger_url(self, request, account: Account) -> str | None:
+        """The account's full ledger on the finance pages (its owner's "last 30 days" page), if the user may see it."""
+        if viewable_account(request.user, account.pk) is not None:
+            return reverse("finance:account_ledger", args=[account.pk])
+        if account.owner_id == request.user.pk:
+            return reverse("finance:my_account_ledger", args=[account.pk])
+        return None
 
 
 # --- holds ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.db.models.functions import Now
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,6 +25,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ledger import services
 from ledger.currencies import CURRENCIES
 from ledger.errors import IdempotencyConflict, LedgerError
+from ledger.finance.selectors import can_view_organization_ledger
 from ledger.forms import (
     AddCreditsForm,
     CreditLimitForm,
@@ -50,6 +51,11 @@ from .base import ServiceSavingAdmin
 from .money import MONEY_FIELD, is_low, low_credit_threshold, money, threshold_expression
 
 LATEST_ENTRIES = 20
+
+try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
+    from alerts.models import AlertSettings
+except ImportError:  # pragma: no cover
+    AlertSettings = None
 
 
 def scoped_organizations(user):
@@ -379,7 +385,33 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "ledger_url": reverse("admin:ledger_transaction_changelist") + f"?organization__id__exact={org.pk}",
             "holds_url": reverse("admin:ledger_hold_changelist") + f"?account__organization__id__exact={org.pk}",
             "can_view_ledger": user.has_perm("ledger.view_transaction"),
+            "org_links": (links := self.org_links(request, org)),
+            "rate_card_url": next((link["url"] for link in links if link["slug"] == "rate-card"), None),
         }
+
+    def org_links(self, request, org: Organization) -> list[dict]:
+        """Links from the org page to the org's other pages the user may open (finance, rate card, alerts)."""
+        user = request.user
+        links = []
+        if can_view_organization_ledger(user, org):
+            links += [{"slug": "finance-ledger", "title": "Finance ledger",
+                       "url": reverse("finance:org_ledger", args=[org.pk])},
+                      {"slug": "reports", "title": "Reports", "url": reverse("finance:reports", args=[org.pk])}]
+        if user.has_perm("ratecards.view_ratecardversion"):
+            url = _admin_url("admin:ratecards_ratecardversion_organization", org.pk)
+            if url:
+                links.append({"slug": "rate-card", "title": "Rate card and history", "url": url})
+        url = None
+        if AlertSettings is not None:
+            settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
+            if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
+                url = _admin_url("admin:alerts_alertsettings_change", settings_id)
+            elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
+                url = _admin_url("admin:alerts_alertsettings_add")
+                url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
+        if url:
+            links.append({"slug": "alert-settings", "title": "Alert settings", "url": url})
+        return links
 
     def rate_card_context(self, org: Organization, at) -> dict | None:
         """The rate card version in force (from ratecards.selectors when that app provides it)."""
@@ -467,6 +499,14 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/ledger/organization/action_form.html", context,
                                 status=400 if form.is_bound and form.errors else 200)
+
+
+def _admin_url(name: str, *args) -> str | None:
+    """An admin URL, or None when the app that registers it is not installed."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
 
 
 def wallet_link(org: Organization):

@@ -32,10 +32,11 @@ class LedgerFilter(django_filters.FilterSet):
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label="To (inclusive)", method="_noop",
                                         widget=forms.DateInput(attrs={"type": "date"}))
-    kind = django_filters.ChoiceFilter(choices=ENTRY_KINDS, method="_noop", empty_label="All kinds")
-    channel = django_filters.ChoiceFilter(method="_noop", empty_label="All channels")
-    subaccount = django_filters.ModelChoiceFilter(queryset=Account.objects.none(), method="_noop",
-                                                  empty_label="All subaccounts")
+    # method filters have no model field to take a label from: without one django-filter shows "[invalid name]"
+    kind = django_filters.ChoiceFilter(label="Kind", choices=ENTRY_KINDS, method="_noop", empty_label="All kinds")
+    channel = django_filters.ChoiceFilter(label="Channel", method="_noop", empty_label="All channels")
+    subaccount = django_filters.ModelChoiceFilter(label="Subaccount", queryset=Account.objects.none(),
+                                                  method="_noop", empty_label="All subaccounts")
 
     class Meta:
         form = LedgerFilterForm
@@ -47,9 +48,11 @@ class LedgerFilter(django_filters.FilterSet):
         super().__init__(data, queryset=scope.postings(), **kwargs)
         self.filters["channel"].extra["choices"] = Channel.choices
         subaccounts = scope.organization.accounts.filter(is_master=False).order_by("name")
-        if scope.account is not None and not scope.account.is_master:
-            subaccounts = subaccounts.none()  # a subaccount's own page: nothing to narrow
-        self.filters["subaccount"].queryset = subaccounts
+        if (scope.account is not None and not scope.account.is_master) or not subaccounts.exists():
+            # a subaccount's own page, or an org without subaccounts: nothing to narrow, so no empty select
+            self.filters.pop("subaccount")
+        else:
+            self.filters["subaccount"].queryset = subaccounts
 
     def _noop(self, queryset, name, value):
         return queryset

@@ -111,3 +111,25 @@ def test_finance_sees_no_add_credit_button_and_cannot_post(page, live_server, or
     assert status == 403
     assert org.master_account.balance == Decimal("1000")
     assert not Transaction.objects.filter(organization=org, amount=Decimal("100")).exists()
+
+
+def test_finance_walks_from_the_org_page_to_its_ledger_reports_and_rate_card(page, live_server, org, screenshots):
+    user_with_role(selectors.ROLE_FINANCE, "fin")
+    log_in(page, live_server, "fin")
+    page.click("#nav-finance")  # the header links to the finance pages from every admin page
+    page.wait_for_selector("#q")
+    page.goto(f"{live_server.url}{reverse('admin:ledger_organization_change', args=[org.pk])}")
+    page.click("#org-links a[data-link=finance-ledger]")
+    page.wait_for_selector("form.finance-filters")
+    filters = page.locator("form.finance-filters").inner_text()
+    assert "[invalid name]" not in filters and "Kind:" in filters and "Channel:" in filters
+    assert page.locator("nav ol.breadcrumbs li").count() == 4  # Home › Finance › org › Ledger, styled
+    assert page.locator("nav ol.breadcrumbs").evaluate("e => getComputedStyle(e).paddingLeft") != "0px"
+    page.screenshot(path=str(screenshots / "finance_org_ledger.png"), full_page=True)
+    page.go_back()
+    page.click("#org-links a[data-link=reports]")
+    page.wait_for_selector("#usage-by-channel")
+    page.go_back()
+    page.click("#org-links a[data-link=rate-card]")
+    page.wait_for_selector("#rate-card-side-by-side, #content-main")
+    assert page.locator("nav ol.breadcrumbs").count() == 1
