@@ -9,6 +9,7 @@ from .health import health
 admin.site.site_header = "Credits back office"
 admin.site.site_title = "Credits back office"
 admin.site.index_title = "Credits"
+admin.site.site_url = None  # no public site: hide "View site"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

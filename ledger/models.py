@@ -58,7 +58,7 @@ class Organization(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, db_index=True)
-    wallet_id = models.CharField(max_length=16, unique=True, default=generate_wallet_id, editable=False)
+    wallet_id = models.CharField("wallet ID", max_length=16, unique=True, default=generate_wallet_id, editable=False)
     currency = models.CharField(max_length=3, validators=[validate_currency])
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     payment_scheme = models.CharField(max_length=8, choices=PaymentScheme.choices, default=PaymentScheme.PREPAID)

@@ -5,4 +5,5 @@ from django.apps import AppConfig
 
 class RatecardsConfig(AppConfig):
     name = "ratecards"
+    verbose_name = "Rate cards"
     default_auto_field = "django.db.models.BigAutoField"

@@ -45,7 +45,7 @@ from ledger.models import (
     PaymentScheme,
     Posting,
 )
-from ledger.selectors import organizations_for, sees_all_organizations
+from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
 
 from .base import ServiceSavingAdmin
 from .money import MONEY_FIELD, is_low, low_credit_threshold, money, threshold_expression
@@ -272,12 +272,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         results, may_have_duplicates = super().get_search_results(request, queryset, term)
         if not term:
             return results, may_have_duplicates
-        exact = Q(wallet_id__iexact=term)
-        try:
-            exact |= Q(pk=uuid.UUID(term))
-        except ValueError:
-            pass
-        return results | queryset.filter(exact), may_have_duplicates
+        return results | organizations_search(queryset, term), may_have_duplicates
 
     # --- list columns -----------------------------------------------------------------------
 

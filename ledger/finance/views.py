@@ -6,7 +6,6 @@ login required; finance, platform staff and superusers see every org, org admins
 last 30 days of their own subaccounts.
 """
 
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +14,6 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ledger.models import Organization
-from ledger.selectors import organizations_for, sees_all_organizations
+from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
 
 from . import reports
 from .csv import ENTRY_HEADER, csv_response, entry_rows, safe_text, stream_rows
@@ -164,13 +162,7 @@ def index(request):
     if not sees_all_organizations(request.user):
         organizations = organizations.filter(admins=request.user)
     search = request.GET.get("q", "").strip()
-    if search:
-        condition = Q(name__icontains=search) | Q(wallet_id__iexact=search)
-        try:
-            condition |= Q(pk=uuid.UUID(search))
-        except ValueError:
-            pass
-        organizations = organizations.filter(condition)
+    organizations = organizations_search(organizations, search)
     page = Paginator(organizations.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
     return render(request, "finance/index.html", _context(request, title="Finance", page=page, search=search,
                                                         breadcrumbs=[("Finance", None)]))

@@ -75,7 +75,7 @@ class Command(BaseCommand):
         services.credits_grant(actor=SEED, account=acme_master, amount="50000", expires_in="6M",
                                purchase_order="PO-2026-0193", comment="Q4 purchase", at=start)
         services.credit_limit_set(actor=SEED, account=acme_master, amount="5000", comment="Festival season")
-        services.transfer_create(actor=SEED, from_account=acme_master, to_account=support, amount="3000",
+        services.transfer_create(actor=SEED, from_account=acme_master, to_account=support, amount="6000",
                                  comment="OTP budget", at=start + timedelta(hours=1))
 
         globex = services.organization_create(actor=SEED, name="Globex Messaging", currency="USD",
@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 (acme_master, "email", None, None, "promotional", rng.randint(2000, 9000), INDIA_RATES),
                 (acme_master, "whatsapp", "IN", rng.choice(["marketing", "utility", "service"]), "promotional",
                  rng.randint(50, 400), INDIA_RATES),
-                (support, "sms", rng.choice(["IN", "AE"]), None, "transactional", rng.randint(100, 700), INDIA_RATES),
+                (support, "sms", "IN", None, "transactional", rng.randint(100, 600), INDIA_RATES),
                 (globex_master, "sms", rng.choice(["US", "CA", "GB"]), None, "promotional", rng.randint(5000, 40000),
                  US_RATES),
                 (globex_master, "whatsapp", "US", rng.choice(["marketing", "utility", "authentication"]),
