@@ -70,7 +70,7 @@ class Command(BaseCommand):
         marketing = services.account_create(actor=SEED, organization=acme, name="Marketing", balance_mode="shared")
         support = services.account_create(actor=SEED, organization=acme, name="Support OTP", balance_mode="own")
         self._rate_card(acme, INDIA_RATES)
-        services.credits_grant(actor=SEED, account=acme_master, amount="8000", expires_in="1M",
+        services.credits_grant(actor=SEED, account=acme_master, amount="8000", expires_in="3M",
                                comment="Welcome credits", at=start - timedelta(days=20))
         services.credits_grant(actor=SEED, account=acme_master, amount="50000", expires_in="6M",
                                purchase_order="PO-2026-0193", comment="Q4 purchase", at=start)
@@ -80,7 +80,7 @@ class Command(BaseCommand):
 
         globex = services.organization_create(actor=SEED, name="Globex Messaging", currency="USD",
                                               timezone_name="America/New_York", payment_scheme="postpaid",
-                                              credit_limit="5000")
+                                              credit_limit="50000")
         globex_master = globex.master_account
         eu_team = services.account_create(actor=SEED, organization=globex, name="EU team", balance_mode="own")
         self._rate_card(globex, US_RATES)

@@ -1,0 +1,40 @@
+"""Management commands of the two-command start: demo data and the first admin user."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from ledger.invariants import check_invariants
+from ledger.models import Account, Organization, Transaction
+from ratecards.models import RateCardVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsys):
+    call_command("seed_demo")
+    assert "Demo data loaded" in capsys.readouterr().out
+    orgs = {org.name: org for org in Organization.objects.all()}
+    assert set(orgs) == {"Acme Retail India", "Globex Messaging"}
+    assert (orgs["Acme Retail India"].currency, orgs["Globex Messaging"].currency) == ("INR", "USD")
+    assert orgs["Globex Messaging"].payment_scheme == "postpaid"
+    assert set(Account.objects.values_list("balance_mode", flat=True)) == {"own", "shared"}
+    assert RateCardVersion.objects.count() == 2
+    charges = Transaction.objects.filter(kind="charge")
+    assert charges.count() > 150
+    assert charges.dates("created_at", "day").count() >= 28
+    assert check_invariants() == []
+    call_command("seed_demo", if_empty=True)
+    assert Organization.objects.count() == 2
+    assert "not loaded" in capsys.readouterr().out
+
+
+def test_ensure_admin_user_prints_a_password_once(capsys):
+    call_command("ensure_admin_user")
+    out = capsys.readouterr().out
+    password = out.split("password: ")[1].split()[0]
+    user = get_user_model().objects.get(username="admin")
+    assert user.is_superuser and user.check_password(password)
+    call_command("ensure_admin_user")
+    assert "already exists" in capsys.readouterr().out
+    assert get_user_model().objects.count() == 1
