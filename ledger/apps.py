@@ -1,8 +1,15 @@
 """App config."""
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class LedgerConfig(AppConfig):
     name = "ledger"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .services import forget_system_accounts
+
+        # `flush` (tests, operators) empties the tables and then sends post_migrate.
+        post_migrate.connect(forget_system_accounts, dispatch_uid="ledger.forget_system_accounts")

@@ -20,6 +20,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -152,9 +153,24 @@ def funding_account_id(account: Account):
     return account.pk
 
 
+# (code, currency) -> system account id, filled only after the row is known committed. System accounts
+# are never deleted (postings protect them); ledger/apps.py clears this when a test flushes the tables.
+_system_account_ids: dict[tuple[str, str], int] = {}
+
+
 def system_account(code: str, currency: str) -> SystemAccount:
+    """The system account for a purpose and currency, created on first use (its id cached per process)."""
+    cached = _system_account_ids.get((code, currency))
+    if cached is not None:
+        return SystemAccount(pk=cached, code=code, currency=currency)
     obj, _ = SystemAccount.objects.get_or_create(code=code, currency=currency)
+    transaction.on_commit(partial(_system_account_ids.__setitem__, (code, currency), obj.pk))
     return obj
+
+
+def forget_system_accounts(**kwargs) -> None:
+    """Drop the cached system account ids (after a flush of the database)."""
+    _system_account_ids.clear()
 
 
 def _require_credit_management(organization: Organization) -> None:
@@ -381,8 +397,20 @@ class _Book:
     def lot_changed(self, lot: CreditLot) -> None:
         self.changed_lots[lot.pk] = lot
 
-    def flush(self) -> None:
-        """Write every collected row: a handful of statements whatever the number of entries."""
+    def flush(self, *accounts: Account) -> None:
+        """Write every collected row and the locked accounts' cached balances.
+
+        On PostgreSQL, when no lot is created (charges, removals, expiry), everything goes in one
+        statement after one id allocation; otherwise a handful of bulk statements.
+        """
+        if connection.vendor == "postgresql" and not self.new_lots:
+            self._write_in_one_statement(accounts)
+        else:
+            self._write_in_bulk(accounts)
+        for account in accounts:
+            transaction.on_commit(partial(_balances_changed, account.pk))
+
+    def _write_in_bulk(self, accounts) -> None:
         if self.new_lots:
             CreditLot.objects.bulk_create(self.new_lots)
         if self.changed_lots:
@@ -392,12 +420,94 @@ class _Book:
                 if entry.transaction.lot is not None:
                     entry.transaction.lot_id = entry.transaction.lot.pk
             Transaction.objects.bulk_create([entry.transaction for entry in self.entries])
-            postings = []
-            for entry in self.entries:
-                for posting in entry.postings:
-                    posting.transaction = entry.transaction
-                    postings.append(posting)
-            Posting.objects.bulk_create(postings)
+            Posting.objects.bulk_create(self._postings())
+        for account in accounts:
+            account.save(update_fields=["balance", "held"])
+
+    def _postings(self) -> list[Posting]:
+        postings = []
+        for entry in self.entries:
+            for posting in entry.postings:
+                posting.transaction = entry.transaction
+                postings.append(posting)
+        return postings
+
+    def _write_in_one_statement(self, accounts) -> None:
+        params: dict = {}
+        parts: list[str] = []
+        single = len(self.entries) == 1
+        if self.entries and not single:  # several transactions: allocate their ids first
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_transaction', 'id')) "
+                               "FROM generate_series(1, %s)", [len(self.entries)])
+                ids = [row[0] for row in cursor.fetchall()]
+            for entry, pk in zip(self.entries, ids, strict=True):
+                entry.transaction.pk = pk
+            parts.append(_unnest_insert(Transaction, [e.transaction for e in self.entries], "t", params))
+            parts.append(_unnest_insert(Posting, self._postings(), "p", params, with_pk=False))
+        elif single:  # the hot path: the postings take the id the transaction insert returns
+            txn = self.entries[0].transaction
+            parts.append(_unnest_insert(Transaction, [txn], "t", params, with_pk=False) + " RETURNING id")
+            posting_insert = _unnest_insert(Posting, self.entries[0].postings, "p", params, with_pk=False,
+                                            transaction_from="w0")
+            parts.append(posting_insert)
+        if self.changed_lots:
+            lots = list(self.changed_lots.values())
+            params.update(lot_ids=[lot.pk for lot in lots], lot_remaining=[str(lot.remaining) for lot in lots])
+            parts.append("UPDATE ledger_creditlot l SET remaining = v.remaining::numeric "
+                         "FROM unnest(%(lot_ids)s::bigint[], %(lot_remaining)s::text[]) AS v(id, remaining) "
+                         "WHERE l.id = v.id")
+        if accounts:
+            params.update(account_ids=[str(a.pk) for a in accounts], balances=[str(a.balance) for a in accounts],
+                          helds=[str(a.held) for a in accounts])
+            parts.append("UPDATE ledger_account a SET balance = v.balance::numeric, held = v.held::numeric "
+                         "FROM unnest(%(account_ids)s::uuid[], %(balances)s::text[], %(helds)s::text[]) "
+                         "AS v(id, balance, held) WHERE a.id = v.id")
+        if not parts:
+            return
+        # Every write is a data-modifying CTE (all run, referenced or not); the query returns the new
+        # transaction's id when there is a single one (w0, the transaction insert).
+        ctes = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts))
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {ctes} " + ("SELECT id FROM w0" if single else "SELECT 1"), params)  # noqa: S608
+            if single:
+                self.entries[0].transaction.pk = cursor.fetchone()[0]
+        for entry in self.entries:
+            entry.transaction._state.adding, entry.transaction._state.db = False, connection.alias
+
+
+def _db_text(field, obj):
+    """A field's value as text for an unnest() of text arrays (cast back to the column type in SQL)."""
+    value = getattr(obj, field.attname)
+    if value is None:
+        return None
+    if isinstance(field, models.JSONField):
+        return json.dumps(value, cls=DjangoJSONEncoder)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _unnest_insert(model, objs, prefix: str, params: dict, with_pk: bool = True,
+                   transaction_from: str | None = None) -> str:
+    """INSERT ... SELECT FROM unnest(text arrays), one array per column, for a list of unsaved rows.
+
+    With `transaction_from`, the `transaction_id` column is taken from that CTE's returned id.
+    """
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    columns, casts, arrays = [], [], []
+    for index, column in enumerate(fields):
+        columns.append(connection.ops.quote_name(column.column))
+        if transaction_from and column.attname == "transaction_id":
+            casts.append(f"(SELECT id FROM {transaction_from})")  # noqa: S608 - a CTE name of ours
+            continue
+        key = f"{prefix}{index}"
+        params[key] = [_db_text(column, obj) for obj in objs]
+        arrays.append(f"%({key})s::text[]")
+        casts.append(f"c{index}::{column.db_type(connection)}")
+    names = ", ".join(f"c{index}" for index in range(len(fields)) if f"%({prefix}{index})s::text[]" in arrays)
+    return (f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - names from the model
+            f"SELECT {', '.join(casts)} FROM unnest({', '.join(arrays)}) AS u({names})")
 
 
 def _active_lots(account: Account) -> list[CreditLot]:
@@ -504,8 +614,7 @@ def credits_grant(*, actor: Actor, account: Account, amount: Decimal | str, expi
         entry = book.add(account=locked, kind=source, amount=amount, signed=amount, system_code=system_code,
                          actor=actor, lot=lot, reference=purchase_order, memo=comment,
                          metadata={"expires_in": expires_in})
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         return entry.transaction
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="credits_grant",
@@ -531,8 +640,7 @@ def credits_remove(*, actor: Actor, account: Account, amount: Decimal | str, com
         funds.draw(amount)
         entry = book.add(account=locked, kind=TransactionKind.REMOVAL, amount=amount,
                          system_code=SystemAccount.Code.REMOVALS, actor=actor, memo=comment)
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         return entry.transaction
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="credits_remove",
@@ -677,8 +785,7 @@ def _charge(*, actor, account, request: ChargeRequest, kind, idempotency_key, fi
         hold = _resolve_hold(request.hold, funding_id)
         entry = _apply_charge(book=book, funds=funds, account=account, attributed_to=attributed_to, priced=priced,
                               hold=hold, actor=actor, kind=kind)
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         txn = entry.transaction
         txn.funding_account = locked
         return txn
@@ -782,8 +889,7 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
                 if atomic:
                     raise
                 results.append(BatchItemResult(error=error))
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         for result in results:
             if result.transaction is not None:
                 result.transaction.funding_account = locked
@@ -821,8 +927,7 @@ def hold_create(*, actor: Actor, account: Account, amount: Decimal | str, expire
                                    amount=amount, remaining=amount, expires_at=book.at + timedelta(seconds=expires_in_seconds),
                                    reference=reference, created_at=book.at, created_by=actor.user,
                                    created_by_service="" if actor.user is not None else actor.label)
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         return hold
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="hold_create", fingerprint=fingerprint,
@@ -925,9 +1030,7 @@ def transfer_create(*, actor: Actor, from_account: Account, to_account: Account,
             Posting(account=sender, amount=-amount, balance_after=sender.balance, created_at=moment),
             Posting(account=receiver, amount=amount, balance_after=receiver.balance, created_at=moment),
         ]))
-        book.flush()
-        _save_account(sender)
-        _save_account(receiver)
+        book.flush(sender, receiver)
         return txn
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="transfer_create", fingerprint=fingerprint,
@@ -1052,8 +1155,7 @@ def _expire_account_lots(account_id, at: datetime, actor: Actor) -> int:
         lots = [lot for lot in _active_lots(locked) if lot.expires_at is not None and lot.expires_at <= at]
         for lot in lots:
             _expire_lot(book, locked, lot, actor)
-        book.flush()
-        _save_account(locked)
+        book.flush(locked)
         return len(lots)
 
 
@@ -1136,8 +1238,7 @@ def postpaid_month_close(*, organization: Organization, at: datetime | None = No
                              system_code=SystemAccount.Code.RECEIVABLES, actor=actor, period=period,
                              memo=f"Usage invoiced for {period}",
                              metadata={"month_start": local_month_start.isoformat()})
-            book.flush()
-            _save_account(locked)
+            book.flush(locked)
             invoices.append(entry.transaction)
     return invoices
 
