@@ -65,6 +65,9 @@ def check(accounts: int, lots_per_account: int) -> None:
     assert nonzero == 0 and left == 0, (nonzero, left)
 
 
+RESULT = Path(__file__).resolve().parent / "expiry-result.md"  # included in BENCHMARKS.md by bench/run.py
+
+
 def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     seed(accounts, lots_per_account)
     at = timezone.now()
@@ -76,8 +79,11 @@ def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     assert again == 0, again
     total = accounts * lots_per_account
     rate = expired / elapsed
-    print(f"{name}: {expired} lots on {accounts} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
-          f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}")
+    line = (f"{name}: {expired:,} lots on {accounts:,} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
+            f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}")
+    print(line)
+    RESULT.write_text(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
+                      f"--lots {lots_per_account}`: {line}\n")
     assert expired == total
     return rate
 

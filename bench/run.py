@@ -153,6 +153,9 @@ def write_report(results) -> None:
         *[f"| {name} | {value} |" for name, value in results],
         "",
     ]
+    expiry = ROOT / "bench" / "expiry-result.md"
+    if expiry.exists():
+        lines += ["## Lot expiry at scale (bench/expiry.py, lots seeded in SQL)", "", expiry.read_text(), ""]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
