@@ -11,6 +11,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -1119,11 +1120,13 @@ SELECT (SELECT count(*) FROM txns), (SELECT count(*) FROM postings), (SELECT cou
 
 
 def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int | None = None,
-                chunk: int = 1000) -> int:
+                chunk: int = 1000, workers: int = 2) -> int:
     """Expire every lot past its expiry as of `at`: one expiry transaction per lot. Safe to run twice.
 
     Accounts are processed in chunks, each locked in primary-key order in its own transaction. On
-    PostgreSQL one set-based statement does a whole chunk; elsewhere the rows are built per account.
+    PostgreSQL one set-based statement does a whole chunk, and when there are several chunks up to
+    `workers` threads (each on its own connection) take alternate chunks; elsewhere the rows are
+    built per account.
     """
     at = at or timezone.now()
     due = CreditLot.objects.filter(remaining__gt=0, expires_at__lte=at)
@@ -1134,18 +1137,29 @@ def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int
         return sum(_expire_account_lots(account_id, at, actor) for account_id in account_ids)
     for currency in due.order_by().values_list("account__organization__currency", flat=True).distinct():
         system_account(SystemAccount.Code.EXPIRED, currency)
-    expired = 0
-    for start in range(0, len(account_ids), chunk):
-        ids = account_ids[start:start + chunk]
-        with transaction.atomic(durable=True), connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
-            cursor.execute(EXPIRE_DUE_LOTS_SQL, {"ids": ids, "at": at, "actor": actor.label})
-            transactions, postings, lots = cursor.fetchone()
-            if postings != 2 * transactions or lots != transactions:  # pragma: no cover - guarded by triggers too
-                raise IntegrityError(f"expiry wrote {transactions} transactions, {postings} postings, {lots} lots")
-            expired += transactions
-            transaction.on_commit(partial(_balances_changed_many, ids))
-    return expired
+    chunks = [account_ids[start:start + chunk] for start in range(0, len(account_ids), chunk)]
+    if workers <= 1 or len(chunks) == 1 or connection.in_atomic_block:
+        return sum(_expire_chunk(ids, at, actor) for ids in chunks)
+
+    def run(share: list) -> int:
+        try:
+            return sum(_expire_chunk(ids, at, actor) for ids in share)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(run, [chunks[index::workers] for index in range(workers)]))
+
+
+def _expire_chunk(ids: list, at: datetime, actor: Actor) -> int:
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        cursor.execute(EXPIRE_DUE_LOTS_SQL, {"ids": ids, "at": at, "actor": actor.label})
+        transactions, postings, lots = cursor.fetchone()
+        if postings != 2 * transactions or lots != transactions:  # pragma: no cover - guarded by triggers too
+            raise IntegrityError(f"expiry wrote {transactions} transactions, {postings} postings, {lots} lots")
+        transaction.on_commit(partial(_balances_changed_many, ids))
+        return transactions
 
 
 def _expire_account_lots(account_id, at: datetime, actor: Actor) -> int:

@@ -100,3 +100,25 @@ def test_expiry_is_set_based_and_writes_balanced_rows():
     master.refresh_from_db()
     assert master.balance == 7
     call_command("check_ledger")
+
+
+def test_expiry_in_chunks_on_two_workers_expires_each_lot_once():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import make_org
+
+    past = timezone.now() - timedelta(days=400)
+    accounts = []
+    for index in range(7):
+        master = make_org(name=f"Org {index}").master_account
+        for amount in ("2", "3"):
+            services.credits_grant(actor=SYSTEM, account=master, amount=amount, expires_in="1M", at=past)
+        accounts.append(master)
+    assert services.lots_expire(chunk=2, workers=2) == 14
+    assert services.lots_expire(chunk=2, workers=2) == 0
+    assert Transaction.objects.filter(kind="expiry").count() == 14
+    assert Transaction.objects.filter(kind="expiry").values("lot").distinct().count() == 14
+    assert {a.balance for a in Account.objects.filter(pk__in=[a.pk for a in accounts])} == {0}
+    call_command("check_ledger")
