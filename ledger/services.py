@@ -512,7 +512,12 @@ def _unnest_insert(model, objs, prefix: str, params: dict, with_pk: bool = True,
 
 
 def _active_lots(account: Account) -> list[CreditLot]:
-    """Lots with credit left, locked, in draw order: soonest expiry first, never last, older first."""
+    """Lots with credit left, locked, in draw order: soonest expiry first, never last, older first.
+
+    Read in a statement of its own once the account is locked: folded into the locking SELECT (as
+    a subquery), the lots would come from the snapshot taken before waiting for the lock, and a
+    concurrent charge's draws would be lost (tests/ledger/test_concurrency.py catches exactly that).
+    """
     return list(
         CreditLot.objects.filter(account=account, remaining__gt=0)
         .order_by(F("expires_at").asc(nulls_last=True), "granted_at", "pk")

@@ -137,7 +137,7 @@ def organization_charts(organization: Organization) -> dict:
     """The two org-page charts as inline SVG."""
     currency = organization.currency
     return {
-        "balance_chart": line_chart(balance_series(organization), title="Balance, last 90 days", currency=currency),
+        "balance_chart": line_chart(balance_series(organization), title="Balance of all accounts, last 90 days", currency=currency),
         "usage_chart": bar_chart(usage_by_channel(organization), title="Usage by channel, last 30 days",
                                  currency=currency),
     }
