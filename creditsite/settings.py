@@ -107,7 +107,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "run-due-jobs": {"task": "alerts.tasks.run_due_jobs", "schedule": timedelta(minutes=15)},
     "purge-idempotency-keys": {"task": "alerts.tasks.purge_idempotency_keys", "schedule": crontab(minute=7, hour=3)},
+    "check-ledger": {"task": "ledger.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
+ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails
 
 # Email
 # Email: EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., consolemail://) becomes Django 6.1's MAILERS.
