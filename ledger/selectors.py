@@ -4,7 +4,7 @@ import uuid
 
 from django.db.models import Q, QuerySet
 
-from .models import Account, Organization
+from .models import Account, Organization, TransactionKind
 
 ROLE_PLATFORM_STAFF = "Platform staff"
 ROLE_FINANCE = "Finance"
@@ -71,3 +71,23 @@ def organization_search_condition(query: str) -> Q:
 def organizations_search(organizations: QuerySet[Organization], query: str) -> QuerySet[Organization]:
     """Narrow `organizations` to those matching `query` (all of them for a blank query)."""
     return organizations.filter(organization_search_condition(query)) if query.strip() else organizations
+
+
+TRANSFER_IN = "transfer_in"
+TRANSFER_OUT = "transfer_out"
+
+
+def entry_kind(kind: str, amount) -> str:
+    """The kind of a ledger entry (a posting): a transfer splits into transfer_in / transfer_out by sign."""
+    if kind == TransactionKind.TRANSFER:
+        return TRANSFER_IN if amount > 0 else TRANSFER_OUT
+    return kind
+
+
+def postings_of_kind(postings: QuerySet, kind: str) -> QuerySet:
+    """Narrow postings to one entry kind (transfer_in / transfer_out by sign, else the transaction's kind)."""
+    if kind == TRANSFER_IN:
+        return postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__gt=0)
+    if kind == TRANSFER_OUT:
+        return postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__lt=0)
+    return postings.filter(transaction__kind=kind) if kind else postings

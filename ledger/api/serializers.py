@@ -21,6 +21,7 @@ from ledger.models import (
     Traffic,
     TransactionKind,
 )
+from ledger.selectors import entry_kind
 
 from .fields import AmountField, CountryField, PhoneNumberField, render_amount
 
@@ -246,11 +247,8 @@ class LedgerEntrySerializer(_Rendered):
 def ledger_entry(posting) -> dict:
     """A posting and its transaction as one ledger entry (also the CSV row)."""
     txn = posting.transaction
-    kind = txn.kind
-    if kind == TransactionKind.TRANSFER:
-        kind = "transfer_in" if posting.amount > 0 else "transfer_out"
     return {
-        "id": posting.pk, "transaction": txn.pk, "kind": kind, "amount": render_amount(posting.amount),
+        "id": posting.pk, "transaction": txn.pk, "kind": entry_kind(txn.kind, posting.amount), "amount": render_amount(posting.amount),
         "balance_after": render_amount(posting.balance_after), "created_at": render_datetime(posting.created_at),
         "actor": txn.actor_label, "reference": txn.reference, "memo": txn.memo, "channel": txn.channel,
         "country": txn.country, "category": txn.category, "quantity": txn.quantity,

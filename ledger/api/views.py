@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger import services
-from ledger.models import Account, CreditLot, Hold, Organization, Posting, TransactionKind
-from ledger.selectors import organizations_search
+from ledger.models import Account, CreditLot, Hold, Organization, Posting
+from ledger.selectors import organizations_search, postings_of_kind
 
 from . import serializers as s
 from .errors import error_body, flatten_errors
@@ -323,14 +323,7 @@ class LedgerView(ApiView):
             postings = postings.filter(created_at__gte=filters["since"])
         if "until" in filters:
             postings = postings.filter(created_at__lt=filters["until"])
-        kind = filters.get("kind")
-        if kind == "transfer_in":
-            postings = postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__gt=0)
-        elif kind == "transfer_out":
-            postings = postings.filter(transaction__kind=TransactionKind.TRANSFER, amount__lt=0)
-        elif kind:
-            postings = postings.filter(transaction__kind=kind)
-        return postings
+        return postings_of_kind(postings, filters.get("kind", ""))
 
     @staticmethod
     def csv(account: Account, postings) -> StreamingHttpResponse:

@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from .selectors import LedgerScope, entry_kind
+from ledger.selectors import entry_kind
+
+from .selectors import LedgerScope
 
 CHUNK_SIZE = 2000
 

@@ -17,10 +17,15 @@ from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
 from ledger.models import ZERO, Account, BalanceMode, Organization, Posting, TransactionKind
-from ledger.selectors import accounts_for, organizations_for, sees_all_organizations
+from ledger.selectors import (
+    TRANSFER_IN,
+    TRANSFER_OUT,
+    accounts_for,
+    organizations_for,
+    postings_of_kind,
+    sees_all_organizations,
+)
 
-TRANSFER_IN = "transfer_in"
-TRANSFER_OUT = "transfer_out"
 ENTRY_KINDS = [
     *[(value, label) for value, label in TransactionKind.choices if value != TransactionKind.TRANSFER],
     (TRANSFER_IN, "Transfer in"),
@@ -28,13 +33,6 @@ ENTRY_KINDS = [
 ]
 ENTRY_KIND_LABELS = dict(ENTRY_KINDS)
 PAGE_SIZE = 50
-
-
-def entry_kind(kind: str, amount: Decimal) -> str:
-    """The entry kind shown for a posting: a transfer splits into transfer_in / transfer_out by sign."""
-    if kind == TransactionKind.TRANSFER:
-        return TRANSFER_IN if amount > 0 else TRANSFER_OUT
-    return kind
 
 
 # --- who may see what ------------------------------------------------------------------------------
@@ -133,12 +131,8 @@ def apply_entry_filters(scope: LedgerScope, queryset: QuerySet[Posting], *, star
         queryset = queryset.filter(**{f"{time_field}__gte": start})
     if end is not None:
         queryset = queryset.filter(**{f"{time_field}__lt": end})
-    if kind == TRANSFER_IN:
-        queryset = queryset.filter(transaction__kind=TransactionKind.TRANSFER, amount__gt=0)
-    elif kind == TRANSFER_OUT:
-        queryset = queryset.filter(transaction__kind=TransactionKind.TRANSFER, amount__lt=0)
-    elif kind:
-        queryset = queryset.filter(transaction__kind=kind)
+    queryset = postings_of_kind(queryset, kind)
+    if kind and kind not in (TRANSFER_IN, TRANSFER_OUT):
         if scope.by_account:
             # Outside transfers the posting's account is the transaction's funding account: saying so lets
             # the planner use txn_account_kind_newest for a rare kind on a busy account.

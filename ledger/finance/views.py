@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ledger.models import Organization
-from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
+from ledger.selectors import entry_kind, organizations_for, organizations_search, sees_all_organizations
 
 from . import reports
 from .csv import ENTRY_HEADER, csv_response, entry_rows, safe_text, stream_rows
@@ -33,7 +33,6 @@ from .selectors import (
     apply_entry_filters,
     can_view_organization_ledger,
     entries_with_details,
-    entry_kind,
     entry_totals,
     keyset_page,
     owned_accounts,
