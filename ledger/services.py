@@ -240,12 +240,7 @@ def run_idempotent(*, actor: Actor, key: str | None, operation: str, params: dic
     with transaction.atomic(durable=True):
         record_id = _claim_key(actor.caller, key, operation, fingerprint)
         if record_id is None:
-            existing = IdempotencyRecord.objects.get(caller=actor.caller, key=key)
-            if existing.operation != operation or existing.fingerprint != fingerprint:
-                raise IdempotencyConflict()
-            result = _load_result(existing)
-            _mark_replayed(result)
-            return result
+            return _replay(IdempotencyRecord.objects.get(caller=actor.caller, key=key), operation, fingerprint)
         result = work()
         if isinstance(result, BatchResult):
             outcome = {"result_model": "batch", "result_data": result.to_record()}
@@ -277,11 +272,13 @@ def _claim_key(caller: str, key: str, operation: str, fingerprint: str) -> int |
     return row[0] if row else None
 
 
-def _mark_replayed(result) -> None:
-    try:
-        result.replayed = True
-    except AttributeError:  # pragma: no cover
-        pass
+def _replay(record: IdempotencyRecord, operation: str, fingerprint: str):
+    """The first result of a key used again: refused when the key was first used for another request."""
+    if record.operation != operation or record.fingerprint != fingerprint:
+        raise IdempotencyConflict()
+    result = _load_result(record)
+    result.replayed = True
+    return result
 
 
 # --- organizations and accounts ---------------------------------------------------------------
@@ -594,10 +591,10 @@ def _save_account(account: Account) -> None:
     transaction.on_commit(partial(_balances_changed, account.pk))
 
 
-def _balances_changed(account_id) -> None:
+def _balances_changed(*account_ids) -> None:
     from alerts.hooks import balances_changed
 
-    balances_changed([account_id])
+    balances_changed(list(account_ids))
 
 
 # --- credits ----------------------------------------------------------------------------------
@@ -855,11 +852,9 @@ def _charge_in_database(*, actor: Actor, account: Account, funding_id, attribute
             raise Account.DoesNotExist(f"Account {funding_id} does not exist.")
         raise
     if status == "exists":
-        if record_operation != "charge_create" or record_fingerprint != fingerprint:
-            raise IdempotencyConflict()
-        replayed = Transaction.objects.get(pk=record_id)
-        replayed.replayed = True
-        return replayed
+        record = IdempotencyRecord(operation=record_operation, fingerprint=record_fingerprint,
+                                   result_model=record_model, result_id=record_id)
+        return _replay(record, "charge_create", fingerprint)
     txn = Transaction(pk=txn_id, organization_id=organization.pk, account_id=funding_id, subaccount=attributed_to,
                       kind=TransactionKind.CHARGE, currency=currency, amount=priced.amount, created_at=created_at,
                       reference=request.reference, channel=request.channel or "", country=priced.country,
@@ -1233,7 +1228,7 @@ def _expire_chunk(ids: list, at: datetime, actor: Actor) -> int:
         transactions, postings, lots = cursor.fetchone()
         if postings != 2 * transactions or lots != transactions:  # pragma: no cover - guarded by triggers too
             raise IntegrityError(f"expiry wrote {transactions} transactions, {postings} postings, {lots} lots")
-        transaction.on_commit(partial(_balances_changed_many, ids))
+        transaction.on_commit(partial(_balances_changed, *ids))
         return transactions
 
 
@@ -1246,12 +1241,6 @@ def _expire_account_lots(account_id, at: datetime, actor: Actor) -> int:
             _expire_lot(book, locked, lot, actor)
         book.flush(locked)
         return len(lots)
-
-
-def _balances_changed_many(account_ids) -> None:
-    from alerts.hooks import balances_changed
-
-    balances_changed(list(account_ids))
 
 
 def holds_expire(*, at: datetime | None = None) -> int:
