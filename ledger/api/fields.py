@@ -82,8 +82,3 @@ class PhoneNumberField(serializers.CharField):
         if not value.startswith("+") or not phonenumbers.is_valid_number(number):
             raise serializers.ValidationError("Enter a valid E.164 phone number such as +919812345678.")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def country_of(number: str) -> str | None:
-    """The ISO country of an E.164 number."""
-    return phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
