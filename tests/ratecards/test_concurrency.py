@@ -1,11 +1,9 @@
 """Two edits of one org's rate card at the same moment serialize: distinct numbers, one pending version."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from ratecards.models import RateCardVersion
+from tests.concurrency import run_in_threads
 from tests.factories import make_org
 
 from .helpers import new_version, rate, utc
@@ -17,23 +15,8 @@ def test_concurrent_edits_get_distinct_numbers_and_leave_one_pending(has_card):
     org = make_org(timezone_name="UTC", currency="USD")
     if has_card:
         new_version(org, [rate("sms", "1")], at=utc(2026, 5, 1))
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def edit(price):
-        try:
-            barrier.wait()
-            new_version(org, [rate("sms", price)], at=utc(2026, 5, 1, 12))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=edit, args=(str(n),)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_in_threads(4, lambda n: new_version(org, [rate("sms", str(n))], at=utc(2026, 5, 1, 12)))
+    errors = [outcome for outcome in outcomes if isinstance(outcome, Exception)]
     assert errors == []
     versions = list(RateCardVersion.objects.filter(organization=org).order_by("number"))
     assert [v.number for v in versions] == ([1, 2, 3, 4, 5] if has_card else [1, 2, 3, 4])
