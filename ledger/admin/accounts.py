@@ -196,8 +196,20 @@ class AccountAdmin(ServiceSavingAdmin):
 # --- holds ------------------------------------------------------------------------------------
 
 
+class AmountRemainingColumns:
+    """Amount and remaining of a hold or lot, in its account's currency."""
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_col(self, obj):
+        return money(obj.amount, obj.account.organization.currency)
+
+    @admin.display(description="Remaining", ordering="remaining")
+    def remaining_col(self, obj):
+        return money(obj.remaining, obj.account.organization.currency)
+
+
 @admin.register(Hold)
-class HoldAdmin(ReadOnlyLedgerAdmin):
+class HoldAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
     list_display = ["created_at", "account", "amount_col", "remaining_col", "status", "expires_at", "reference"]
     list_filter = ["status", "account__organization__currency"]
     search_fields = ["reference", "account__organization__name", "=account__organization__wallet_id"]
@@ -210,13 +222,6 @@ class HoldAdmin(ReadOnlyLedgerAdmin):
         return Hold.objects.filter(Q(account__in=accounts) | Q(subaccount__in=accounts)).select_related(
             "account__organization")
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_col(self, obj):
-        return money(obj.amount, obj.account.organization.currency)
-
-    @admin.display(description="Remaining", ordering="remaining")
-    def remaining_col(self, obj):
-        return money(obj.remaining, obj.account.organization.currency)
 
     def has_release_permission(self, request):
         return request.user.has_perm("ledger.manage_credits")
@@ -247,7 +252,7 @@ class HoldAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(CreditLot)
-class CreditLotAdmin(ReadOnlyLedgerAdmin):
+class CreditLotAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
     list_display = ["granted_at", "account", "amount_col", "remaining_col", "expires_at", "source",
                     "purchase_order"]
     list_filter = ["source", "account__organization__currency"]
@@ -259,13 +264,6 @@ class CreditLotAdmin(ReadOnlyLedgerAdmin):
         return CreditLot.objects.filter(account__in=scoped_accounts(request.user).values("pk")).select_related(
             "account__organization")
 
-    @admin.display(description="Amount", ordering="amount")
-    def amount_col(self, obj):
-        return money(obj.amount, obj.account.organization.currency)
-
-    @admin.display(description="Remaining", ordering="remaining")
-    def remaining_col(self, obj):
-        return money(obj.remaining, obj.account.organization.currency)
 
 
 class PostingInline(admin.TabularInline):
