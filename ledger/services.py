@@ -1156,10 +1156,10 @@ WITH due AS (
     SELECT l.id AS lot_id, l.account_id, l.remaining, l.expires_at, l.granted_at, a.organization_id, o.currency,
            a.balance - SUM(l.remaining) OVER (PARTITION BY l.account_id
                                              ORDER BY l.expires_at, l.granted_at, l.id) AS balance_after
-    FROM ledger_creditlot l
-    JOIN ledger_account a ON a.id = l.account_id
+    FROM unnest(%(ids)s::uuid[]) AS chunk (account_id)
+    JOIN ledger_account a ON a.id = chunk.account_id
     JOIN ledger_organization o ON o.id = a.organization_id
-    WHERE l.account_id = ANY(%(ids)s) AND l.remaining > 0 AND l.expires_at <= %(at)s
+    JOIN ledger_creditlot l ON l.account_id = a.id AND l.remaining > 0 AND l.expires_at <= %(at)s
 ),
 lots AS (
     UPDATE ledger_creditlot l SET remaining = 0 FROM due WHERE l.id = due.lot_id RETURNING l.id
