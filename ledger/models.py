@@ -288,9 +288,12 @@ class Transaction(models.Model):
 
     # Foreign keys below are indexed by the composite and partial indexes in Meta, not one index each:
     # every index is paid on each insert of the hot path (charges, expiry).
+    # organization, account and lot (and the posting columns below) are checked by the database once per
+    # INSERT statement, not by a per-row foreign key (ledger/sql/0012_ledger_references.*.sql).
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="transactions",
-                                     db_index=False)
+                                     db_index=False, db_constraint=False)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="transactions", db_index=False,
+                                db_constraint=False,
                                 help_text="The customer account whose funds moved (the funding account).")
     subaccount = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    db_index=False, help_text="The shared-mode subaccount this entry is attributed to.")
@@ -312,7 +315,7 @@ class Transaction(models.Model):
     rate_card_version = models.ForeignKey("ratecards.RateCardVersion", null=True, blank=True,
                                           on_delete=models.PROTECT, related_name="+", db_index=False)
     lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-                            db_index=False, help_text="The lot granted or expired by this transaction.")
+                            db_index=False, db_constraint=False, help_text="The lot granted or expired by this transaction.")
     hold = models.ForeignKey("Hold", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions",
                              db_index=False)
     period = models.CharField(max_length=7, blank=True, help_text="Billing month (YYYY-MM) of an invoice.")
@@ -355,11 +358,14 @@ class Transaction(models.Model):
 class Posting(models.Model):
     """One signed line of a transaction on a customer account or a system account."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings")
+    # References checked once per INSERT statement by the database (see Transaction).
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="postings",
+                                    db_constraint=False)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="postings",
-                                db_index=False)  # served by posting_account_newest
+                                db_index=False, db_constraint=False)  # served by posting_account_newest
     system_account = models.ForeignKey(SystemAccount, null=True, blank=True, on_delete=models.PROTECT,
-                                       related_name="postings", db_index=False)  # a handful of values: no index
+                                       related_name="postings", db_index=False,
+                                       db_constraint=False)  # a handful of values: no index
     amount = MoneyField(help_text="Signed: positive adds credits to the account.")
     balance_after = MoneyField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)

@@ -122,3 +122,120 @@ def test_expiry_in_chunks_on_two_workers_expires_each_lot_once():
     assert Transaction.objects.filter(kind="expiry").values("lot").distinct().count() == 14
     assert {a.balance for a in Account.objects.filter(pk__in=[a.pk for a in accounts])} == {0}
     call_command("check_ledger")
+
+
+# --- references: checked once per INSERT statement (ledger/sql/0012_ledger_references.*.sql) -----------
+
+
+def _grant_rows(master, lot=None, **overrides):
+    """An unsaved grant transaction with its two balanced postings, for writing by hand."""
+    issued = services.system_account(SystemAccount.Code.ISSUED, master.organization.currency)
+    txn = Transaction(organization_id=master.organization_id, account_id=master.pk, kind="grant",
+                      currency=master.organization.currency, amount=5, lot=lot)
+    for field, value in overrides.items():
+        setattr(txn, field, value)
+    return txn, issued
+
+
+def test_postings_of_a_missing_transaction_are_refused():
+    master = funded_account("10")
+    issued = SystemAccount.objects.get(code="issued", currency="INR")
+    with pytest.raises(IntegrityError, match="transaction 987654, which does not exist"), transaction.atomic():
+        Posting.objects.bulk_create([Posting(transaction_id=987654, account=master, amount=5, balance_after=15),
+                                     Posting(transaction_id=987654, system_account=issued, amount=-5)])
+    assert Posting.objects.count() == 2
+
+
+@pytest.mark.parametrize("missing", ["account", "system_account"])
+def test_a_posting_on_a_missing_account_is_refused(missing):
+    import uuid
+
+    master = funded_account("10")
+    txn, issued = _grant_rows(master)
+    account_id = uuid.uuid4() if missing == "account" else master.pk
+    system_account_id = 987654 if missing == "system_account" else issued.pk
+    with pytest.raises(IntegrityError, match="which does not exist"), transaction.atomic():
+        txn.save()
+        Posting.objects.bulk_create([Posting(transaction=txn, account_id=account_id, amount=5, balance_after=15),
+                                     Posting(transaction=txn, system_account_id=system_account_id, amount=-5)])
+    assert Transaction.objects.count() == 1
+
+
+def test_a_transaction_on_another_organizations_account_is_refused():
+    from tests.factories import make_org
+
+    master = funded_account("10")
+    other = make_org(name="Other")
+    txn, _ = _grant_rows(master, organization_id=other.pk)
+    with pytest.raises(IntegrityError, match="not an account of organization"), transaction.atomic():
+        txn.save()
+    txn, _ = _grant_rows(master, lot_id=987654)
+    with pytest.raises(IntegrityError, match="credit lot 987654, which does not exist"), transaction.atomic():
+        txn.save()
+    assert Transaction.objects.count() == 1
+
+
+def test_rows_that_ledger_rows_refer_to_cannot_be_deleted():
+    from tests.factories import make_org
+
+    master = funded_account("10")
+    for table, pk in [("ledger_creditlot", CreditLot.objects.get().pk), ("ledger_account", master.pk),
+                      ("ledger_organization", master.organization_id),
+                      ("ledger_systemaccount", SystemAccount.objects.get(code="issued").pk)]:
+        with pytest.raises(IntegrityError, match=f"ledger rows refer to {table}"), transaction.atomic(), \
+                connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])  # noqa: S608 - fixed table names
+    unused = make_org(name="Unused")  # no ledger rows yet: deleting it is allowed
+    Account.objects.filter(organization=unused).delete()
+    unused.delete()
+    assert Account.objects.filter(pk=master.pk).exists() and CreditLot.objects.count() == 1
+
+
+def test_a_delete_waits_for_a_writer_that_refers_to_the_row_and_is_then_refused():
+    """The statement check locks what it refers to (FOR KEY SHARE, as a foreign key does)."""
+    import threading
+    import time
+
+    master = funded_account("0")
+    lot = CreditLot.objects.create(account=master, amount=5, remaining=0, granted_at=master.created_at,
+                                   expires_at=None, source="grant")
+    written, release = threading.Event(), threading.Event()
+
+    def writer():
+        try:
+            with transaction.atomic():
+                txn, issued = _grant_rows(master, lot=lot)
+                txn.save()
+                Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=5, balance_after=5),
+                                             Posting(transaction=txn, system_account=issued, amount=-5)])
+                written.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    outcome = {}
+
+    def deleter():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM ledger_creditlot WHERE id = %s", [lot.pk])
+            outcome["result"] = "deleted"
+        except IntegrityError as exc:
+            outcome["result"] = str(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer)]
+    threads[0].start()
+    assert written.wait(10)
+    threads.append(threading.Thread(target=deleter))
+    threads[1].start()
+    time.sleep(0.5)
+    assert outcome == {}, "the delete did not wait for the writer's lock"
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert "ledger rows refer to ledger_creditlot" in outcome["result"]
+    assert CreditLot.objects.filter(pk=lot.pk).exists()
+    assert Transaction.objects.filter(lot=lot).count() == 1
+
