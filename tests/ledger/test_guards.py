@@ -239,3 +239,34 @@ def test_a_delete_waits_for_a_writer_that_refers_to_the_row_and_is_then_refused(
     assert CreditLot.objects.filter(pk=lot.pk).exists()
     assert Transaction.objects.filter(lot=lot).count() == 1
 
+
+def test_every_constraint_and_index_the_models_declare_exists_in_the_database():
+    """A migration can drop an index that Django's state still lists (0008 did: see migration 0013)."""
+    from django.apps import apps
+
+    missing = []
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            names = set(connection.introspection.get_constraints(cursor, model._meta.db_table))
+            missing += [(model._meta.label, item.name) for item in [*model._meta.constraints, *model._meta.indexes]
+                        if item.name not in names]
+    assert missing == []
+
+
+def test_a_second_expiry_of_the_same_lot_is_refused_by_the_database():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    master = funded_account("0")
+    services.credits_grant(actor=SYSTEM, account=master, amount="5", expires_in="1M",
+                           at=timezone.now() - timedelta(days=60))
+    assert services.lots_expire() == 1
+    lot = CreditLot.objects.get()
+    expired = services.system_account(SystemAccount.Code.EXPIRED, "INR")
+    with pytest.raises(IntegrityError, match="one_expiry_per_lot"), transaction.atomic():
+        txn = Transaction.objects.create(organization=master.organization, account=master, kind="expiry",
+                                         currency="INR", amount=5, lot=lot)
+        Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=-5, balance_after=-5),
+                                     Posting(transaction=txn, system_account=expired, amount=5)])
+    assert Transaction.objects.filter(kind="expiry").count() == 1
