@@ -33,15 +33,24 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-def run_sql_file(name: str) -> migrations.RunPython:
-    """A migration operation that applies (and on reverse, undoes) ledger/sql/NAME.<vendor>.sql."""
+def run_sql_file(name: str, restores: tuple[str, ...] = ()) -> migrations.RunPython:
+    """A migration operation that applies (and on reverse, undoes) ledger/sql/NAME.<vendor>.sql.
+
+    `restores` names earlier files whose forward part (CREATE OR REPLACE statements) this file
+    replaces: on reverse they are applied again after this file's reverse part.
+    """
 
     def apply(direction: int):
         def run(apps, schema_editor):
-            parts = _parts(name, schema_editor.connection.vendor)
+            vendor = schema_editor.connection.vendor
+            parts = _parts(name, vendor)
             if parts is None:
                 return
-            for statement in _statements(parts[direction]):
+            statements = _statements(parts[direction])
+            if direction == 1:
+                for earlier in restores:
+                    statements += _statements(_parts(earlier, vendor)[0])
+            for statement in statements:
                 schema_editor.execute(statement, params=None)
 
         return run

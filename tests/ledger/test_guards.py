@@ -270,3 +270,30 @@ def test_a_second_expiry_of_the_same_lot_is_refused_by_the_database():
         Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=-5, balance_after=-5),
                                      Posting(transaction=txn, system_account=expired, amount=5)])
     assert Transaction.objects.filter(kind="expiry").count() == 1
+
+
+
+def _unposted_notes_written() -> int:
+    """Rows ever inserted into ledger_unposted_transaction (the table itself is empty after each commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'ledger_unposted_transaction'")
+        return cursor.fetchone()[0]
+
+
+def test_only_transactions_written_apart_from_their_postings_wait_for_the_commit_check():
+    """One-statement writers (charges, expiry) are checked when the statement ends; bulk writers at commit."""
+    master = funded_account("10")
+    before = _unposted_notes_written()
+    services.charge_create(actor=SYSTEM, account=master, channel="sms", quantity=2, unit_price="1")
+    assert _unposted_notes_written() == before
+    services.credits_grant(actor=SYSTEM, account=master, amount="5", expires_in="1M")
+    assert _unposted_notes_written() == before + 1  # the grant's transaction, inserted before its postings
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_unposted_transaction")
+        assert cursor.fetchone()[0] == 0  # checked and cleared at commit
+    master.refresh_from_db()
+    assert master.balance == Decimal("13")
+    call_command("check_ledger")
