@@ -68,6 +68,22 @@ def check(accounts: int, lots_per_account: int) -> None:
 RESULT = Path(__file__).resolve().parent / "expiry-result.md"  # included in BENCHMARKS.md by bench/run.py
 
 
+def server_settings() -> str:
+    """The PostgreSQL settings that decide how a million-row write goes (buffers, WAL, checkpoints)."""
+    names = ("shared_buffers", "max_wal_size", "wal_compression")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
+                       [list(names)])
+        return ", ".join(f"{name}={value}" for name, value in cursor.fetchall())
+
+
+def record(line: str, settings_label: str) -> None:
+    """Keep the latest result per server configuration in bench/expiry-result.md."""
+    kept = [old for old in (RESULT.read_text().splitlines() if RESULT.exists() else [])
+            if old.strip() and f"[{settings_label}]" not in old]
+    RESULT.write_text("\n".join([*kept, line]) + "\n")
+
+
 def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     seed(accounts, lots_per_account)
     at = timezone.now()
@@ -79,11 +95,12 @@ def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     assert again == 0, again
     total = accounts * lots_per_account
     rate = expired / elapsed
+    label = server_settings()
     line = (f"{name}: {expired:,} lots on {accounts:,} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
             f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}")
-    print(line)
-    RESULT.write_text(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
-                      f"--lots {lots_per_account}`: {line}\n")
+    print(line, f"[{label}]")
+    record(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
+           f"--lots {lots_per_account}` [{label}]: {line}", label)
     assert expired == total
     return rate
 
