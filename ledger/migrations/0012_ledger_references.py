@@ -43,5 +43,5 @@ class Migration(migrations.Migration):
             name='organization',
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='transactions', to='ledger.organization'),
         ),
-        run_sql_file("0012_ledger_references"),
+        run_sql_file("0012_ledger_references", restores=("0009_balanced_per_statement",)),
     ]
