@@ -36,8 +36,8 @@ def _statements(sql: str) -> list[str]:
 def run_sql_file(name: str, restores: tuple[str, ...] = ()) -> migrations.RunPython:
     """A migration operation that applies (and on reverse, undoes) ledger/sql/NAME.<vendor>.sql.
 
-    `restores` names earlier files whose forward part (CREATE OR REPLACE statements) this file
-    replaces: on reverse they are applied again after this file's reverse part.
+    `restores` names earlier files whose functions or triggers this file replaces: on reverse their
+    forward part is applied again after this file's reverse part (which drops what it would re-create).
     """
 
     def apply(direction: int):
