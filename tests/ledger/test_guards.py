@@ -1,15 +1,21 @@
 """The database itself guards the ledger: append-only rows, balanced transactions, CHECK constraints."""
 
+import threading
+import time
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import IntegrityError, InternalError, connection, transaction
+from django.utils import timezone
 
 from ledger import services
 from ledger.models import Account, CreditLot, Posting, SystemAccount, Transaction
-from tests.factories import SYSTEM, funded_account
+from tests.factories import SYSTEM, funded_account, make_org
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
 
@@ -83,10 +89,6 @@ def test_a_posting_added_to_a_committed_transaction_is_refused():
 
 
 def test_expiry_is_set_based_and_writes_balanced_rows():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     master = funded_account("0")
     past = timezone.now() - timedelta(days=400)
     for amount in ("3", "4", "5"):
@@ -103,12 +105,6 @@ def test_expiry_is_set_based_and_writes_balanced_rows():
 
 
 def test_expiry_in_chunks_on_two_workers_expires_each_lot_once():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from tests.factories import make_org
-
     past = timezone.now() - timedelta(days=400)
     accounts = []
     for index in range(7):
@@ -128,7 +124,7 @@ def test_expiry_in_chunks_on_two_workers_expires_each_lot_once():
 
 
 def _grant_rows(master, lot=None, **overrides):
-    """An unsaved grant transaction with its two balanced postings, for writing by hand."""
+    """An unsaved grant transaction on `master`, and the system account its postings balance against."""
     issued = services.system_account(SystemAccount.Code.ISSUED, master.organization.currency)
     txn = Transaction(organization_id=master.organization_id, account_id=master.pk, kind="grant",
                       currency=master.organization.currency, amount=5, lot=lot)
@@ -148,8 +144,6 @@ def test_postings_of_a_missing_transaction_are_refused():
 
 @pytest.mark.parametrize("missing", ["account", "system_account"])
 def test_a_posting_on_a_missing_account_is_refused(missing):
-    import uuid
-
     master = funded_account("10")
     txn, issued = _grant_rows(master)
     account_id = uuid.uuid4() if missing == "account" else master.pk
@@ -162,8 +156,6 @@ def test_a_posting_on_a_missing_account_is_refused(missing):
 
 
 def test_a_transaction_on_another_organizations_account_is_refused():
-    from tests.factories import make_org
-
     master = funded_account("10")
     other = make_org(name="Other")
     txn, _ = _grant_rows(master, organization_id=other.pk)
@@ -176,8 +168,6 @@ def test_a_transaction_on_another_organizations_account_is_refused():
 
 
 def test_rows_that_ledger_rows_refer_to_cannot_be_deleted():
-    from tests.factories import make_org
-
     master = funded_account("10")
     for table, pk in [("ledger_creditlot", CreditLot.objects.get().pk), ("ledger_account", master.pk),
                       ("ledger_organization", master.organization_id),
@@ -193,9 +183,6 @@ def test_rows_that_ledger_rows_refer_to_cannot_be_deleted():
 
 def test_a_delete_waits_for_a_writer_that_refers_to_the_row_and_is_then_refused():
     """The statement check locks what it refers to (FOR KEY SHARE, as a foreign key does)."""
-    import threading
-    import time
-
     master = funded_account("0")
     lot = CreditLot.objects.create(account=master, amount=5, remaining=0, granted_at=master.created_at,
                                    expires_at=None, source="grant")
@@ -242,8 +229,6 @@ def test_a_delete_waits_for_a_writer_that_refers_to_the_row_and_is_then_refused(
 
 def test_every_constraint_and_index_the_models_declare_exists_in_the_database():
     """A migration can drop an index that Django's state still lists (0008 did: see migration 0013)."""
-    from django.apps import apps
-
     missing = []
     with connection.cursor() as cursor:
         for model in apps.get_models():
@@ -254,10 +239,6 @@ def test_every_constraint_and_index_the_models_declare_exists_in_the_database():
 
 
 def test_a_second_expiry_of_the_same_lot_is_refused_by_the_database():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     master = funded_account("0")
     services.credits_grant(actor=SYSTEM, account=master, amount="5", expires_in="1M",
                            at=timezone.now() - timedelta(days=60))
