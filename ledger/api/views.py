@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -23,7 +24,7 @@ from ledger.models import Account, CreditLot, Hold, Organization, Posting
 from ledger.selectors import organizations_search, postings_of_kind
 
 from . import serializers as s
-from .errors import error_body, flatten_errors
+from .errors import error_body, error_response, flatten_errors
 from .idempotency import fingerprint, idempotency_key, key_parameter, respond
 from .pagination import KeysetPagination, paginated
 from .permissions import actor_for, is_service, visible_accounts, visible_organizations
@@ -43,6 +44,19 @@ class ApiView(APIView):
         if is_service(request):
             # Django-level code (django-simple-history's middleware) must not take the token for a user.
             request._request.user = AnonymousUser()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        refuse_nul_in_query(request)
+
+
+def refuse_nul_in_query(request) -> None:
+    """400 `invalid` for a query parameter holding a NUL character (PostgreSQL stores none in text)."""
+    bad = sorted({name for name, values in request.query_params.lists()
+                  if "\x00" in name or any("\x00" in value for value in values)})
+    if bad:
+        raise exceptions.ValidationError({name.replace("\x00", "") or "query": ["NUL characters are not allowed."]
+                                          for name in bad})
 
 
 def _uuid(value, what: str):
@@ -502,9 +516,7 @@ class HoldReleaseView(ApiView):
         return respond(actor=actor, key=key, result=hold, status=200, render=lambda hold: s.HoldSerializer(hold).data)
 
 
-
+@csrf_exempt  # any method: a POST to an unknown path is a 404, not a CSRF failure
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1/ answer the JSON 404 of the contract, not an HTML page."""
-    from django.http import JsonResponse
-
-    return JsonResponse(error_body("not_found", f"No endpoint {request.path}."), status=404)
+    return error_response(404, f"No endpoint {request.path}.")
