@@ -27,7 +27,13 @@ from . import serializers as s
 from .errors import error_body, error_response, flatten_errors
 from .idempotency import fingerprint, idempotency_key, key_parameter, respond
 from .pagination import KeysetPagination, paginated
-from .permissions import actor_for, is_service, visible_accounts, visible_organizations
+from .permissions import (
+    actor_for,
+    is_service,
+    may_create_organizations,
+    visible_accounts,
+    visible_organizations,
+)
 from .schema import responses
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id (UUID).")
@@ -85,11 +91,8 @@ def get_organization(request, pk) -> Organization:
 
 def get_hold(request, pk) -> Hold:
     """A hold on an account the caller may see, else 404."""
-    holds = Hold.objects.filter(pk=_uuid(pk, "hold"))
-    if not is_service(request):
-        visible = visible_accounts(request).values("pk")
-        holds = holds.filter(Q(account__in=visible) | Q(subaccount__in=visible))
-    hold = holds.first()
+    visible = visible_accounts(request).values("pk")
+    hold = Hold.objects.filter(Q(account__in=visible) | Q(subaccount__in=visible), pk=_uuid(pk, "hold")).first()
     if hold is None:
         raise exceptions.NotFound(f"No hold {pk}.")
     return hold
@@ -140,6 +143,9 @@ class OrganizationListView(ApiView):
                                  value={"name": "Acme", "currency": "INR", "timezone": "Asia/Kolkata"})],
     )
     def post(self, request):
+        if not may_create_organizations(request):
+            raise exceptions.PermissionDenied("This token is limited to some organizations and cannot create one; "
+                                              "use an all-orgs token.")
         data = validated(s.OrganizationCreateSerializer, request.data)
         key = idempotency_key(request, required=False)
         actor = actor_for(request)

@@ -36,7 +36,8 @@ def api_schema(db):
 
 @pytest.fixture
 def fuzz_token(db):
-    _, plain = service_token_create(name="fuzzer", scopes=["manage"], throttle_rate="1000000/min")
+    _, plain = service_token_create(name="fuzzer", scopes=["manage"], all_organizations=True,
+                                    throttle_rate="1000000/min")
     return plain
 
 
