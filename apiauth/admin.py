@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from ledger.admin.scoping import ScopedChoicesAdmin
+from ledger.selectors import sees_all_organizations
+
 from .models import ServiceToken
 from .services import service_token_revoke, validate_organization_choice
 
@@ -24,7 +27,7 @@ class ServiceTokenForm(forms.ModelForm):
 
 
 @admin.register(ServiceToken)
-class ServiceTokenAdmin(admin.ModelAdmin):
+class ServiceTokenAdmin(ScopedChoicesAdmin):
     form = ServiceTokenForm
     list_display = ["name", "prefix", "scopes", "organizations_col", "throttle_rate", "created_at", "last_used_at",
                     "revoked_at"]
@@ -37,7 +40,9 @@ class ServiceTokenAdmin(admin.ModelAdmin):
     actions = ["revoke"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("organizations")
+        """Tokens are platform-wide things: only users who see every org see them."""
+        queryset = super().get_queryset(request).prefetch_related("organizations")
+        return queryset if sees_all_organizations(request.user) else queryset.none()
 
     @admin.display(description="Organizations")
     def organizations_col(self, obj):
