@@ -52,8 +52,20 @@ class ApiView(APIView):
             request._request.user = AnonymousUser()
 
     def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            self.check_throttles(request)  # strangers (no or a bad token) are counted per client address
+            raise
         refuse_nul_in_query(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        status = getattr(request._request, "rate_limit", None)
+        if status is not None:
+            for name, value in status.headers().items():
+                response[name] = value
+        return response
 
 
 def refuse_nul_in_query(request) -> None:
