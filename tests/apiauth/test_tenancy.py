@@ -54,6 +54,7 @@ def _requests(own: Tenant, target: Tenant) -> dict[str, list[tuple[str, str, dic
         "api-account-lots": [("GET", f"accounts/{master}/lots", None)],
         "api-account-ledger": [("GET", f"accounts/{master}/ledger", None),
                                ("GET", f"accounts/{master}/ledger?format=csv", None)],
+        "api-account-ledger-csv": [("GET", f"accounts/{master}/ledger.csv", None)],
         "api-transfers": [("POST", "transfers", {"from_account": master, "to_account": sub, "amount": "1"}),
                           ("POST", "transfers", {"from_account": f"{own.master.pk}", "to_account": master,
                                                  "amount": "1"}),
