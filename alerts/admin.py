@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.selectors import organizations_for, sees_all_organizations
 
 from . import services
@@ -46,8 +47,8 @@ class RecipientsField(forms.CharField):
         return list(dict.fromkeys(addresses))
 
 
-class OrgScopedAdmin:
-    """Lists and forms limited to the orgs a user may see (ledger.selectors)."""
+class OrgScopedAdmin(ScopedChoicesAdmin):
+    """Lists limited to the orgs a user may see (ledger.selectors); choices follow (ScopedChoicesAdmin)."""
 
     org_lookup = "organization"
 
@@ -56,11 +57,6 @@ class OrgScopedAdmin:
         if sees_all_organizations(request.user):
             return queryset
         return queryset.filter(**{f"{self.org_lookup}__in": organizations_for(request.user)})
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "organization":
-            kwargs["queryset"] = organizations_for(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class AlertSettingsForm(forms.ModelForm):

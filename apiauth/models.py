@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from ledger.models import Organization
+
 TOKEN_PREFIX = "cst_"
 
 
@@ -58,6 +60,12 @@ class ServiceToken(models.Model):
     scopes = models.JSONField(default=list, validators=[validate_scopes])
     throttle_rate = models.CharField(max_length=20, blank=True, validators=[validate_rate],
                                      help_text="Requests allowed per token, e.g. 600/min; empty: the API default.")
+    all_organizations = models.BooleanField(
+        "all organizations", default=False,
+        help_text="Platform-wide services only: the token sees and spends every org, present and future.")
+    organizations = models.ManyToManyField(
+        Organization, blank=True, related_name="service_tokens",
+        help_text="The orgs this token sees and spends (when it is not for all organizations).")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -77,3 +85,7 @@ class ServiceToken(models.Model):
     def grants(self, scope: str) -> bool:
         """True when one of the token's scopes includes `scope`."""
         return any(scope in SCOPE_GRANTS.get(own, set()) for own in self.scopes)
+
+    def visible_organizations(self):
+        """The orgs this token may see: every org with `all_organizations`, else only its listed ones."""
+        return Organization.objects.all() if self.all_organizations else self.organizations.all()

@@ -109,7 +109,8 @@ def main() -> None:
 
     from apiauth.services import service_token_create
 
-    _, token = service_token_create(name="bench-api", scopes=["charge"], throttle_rate="1000000/min")
+    _, token = service_token_create(name="bench-api", scopes=["charge"], all_organizations=True,
+                                    throttle_rate="1000000/min")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     body = json.dumps({"account": str(account.pk), "channel": "sms", "country": "IN", "traffic": "transactional"})
     from ratecards.services import rate_card_version_create

@@ -23,6 +23,8 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="local-only-key-1f0c7d9e2b8a4c6d-set-SECRET_KEY-in-production-5e3a")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A reverse proxy (TLS terminator, load balancer) in front that sets X-Forwarded-For: only then is it trusted.
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ledger.api.errors.ApiErrorMiddleware",  # outermost: every response under /api/ is the contract's JSON
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +151,7 @@ LOGIN_URL = "admin:login"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["ledger.api.parsers.SafeJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apiauth.authentication.ServiceTokenAuthentication",
@@ -158,6 +161,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "apiauth.throttling.ServiceTokenRateThrottle",
         "apiauth.throttling.StaffSessionRateThrottle",
+        "apiauth.throttling.StrangerRateThrottle",
     ],
     "EXCEPTION_HANDLER": "ledger.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -165,7 +169,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "service_token": env.str("API_TOKEN_RATE", default="6000/min"),
         "user": env.str("API_SESSION_RATE", default="600/min"),
+        "stranger": env.str("API_STRANGER_RATE", default="60/min"),
     },
+    # The client address of a request (strangers are throttled by it): REMOTE_ADDR, or the entry our proxy
+    # appends to X-Forwarded-For when one is trusted. Never trust the header without a proxy: anyone can set it.
+    "NUM_PROXIES": 1 if TRUSTED_PROXY else 0,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -180,6 +188,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "ledger.api.schema.strip_trailing_slashes",
+        "ledger.api.schema.closed_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LedgerKindEnum": "ledger.api.serializers.LEDGER_KINDS",

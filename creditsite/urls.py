@@ -6,6 +6,12 @@ from django.views.generic import RedirectView
 
 from .health import health
 
+# Under /api/ errors are the API's JSON; elsewhere (the admin) Django's own pages.
+handler400 = "ledger.api.errors.handler400"
+handler403 = "ledger.api.errors.handler403"
+handler404 = "ledger.api.errors.handler404"
+handler500 = "ledger.api.errors.handler500"
+
 admin.site.site_header = "Credits back office"
 admin.site.site_title = "Credits back office"
 admin.site.index_title = "Credits"

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from .models import Account, Organization, TransactionKind
@@ -50,6 +51,17 @@ def accounts_for(user) -> QuerySet[Account]:
         return Account.objects.all()
     administered = user.administered_organizations.values_list("pk", flat=True)
     return Account.objects.filter(Q(organization_id__in=list(administered)) | Q(owner=user))
+
+
+def users_for(user) -> QuerySet:
+    """Users a user may see and pick: all for staff and finance, else the admins and account owners of their orgs."""
+    users = get_user_model().objects.all()
+    if sees_all_organizations(user):
+        return users
+    orgs = list(organizations_for(user).values_list("pk", flat=True))
+    return users.filter(Q(pk=user.pk) | Q(administered_organizations__in=orgs)
+                        | Q(pk__in=Account.objects.filter(organization_id__in=orgs, owner__isnull=False)
+                            .values("owner_id"))).distinct()
 
 
 def is_org_admin_of(user, organization: Organization) -> bool:

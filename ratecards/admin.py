@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.errors import LedgerError
 from ledger.models import Organization
 from ledger.selectors import organizations_for
@@ -126,7 +127,7 @@ class RateInline(admin.TabularInline):
 
 
 @admin.register(RateCardVersion)
-class RateCardVersionAdmin(SimpleHistoryAdmin):
+class RateCardVersionAdmin(ScopedChoicesAdmin, SimpleHistoryAdmin):
     list_display = ("organization_link", "number", "status", "effective_from", "created_by_display", "created_at")
     list_filter = ("status",)
     search_fields = ("organization__name", "organization__wallet_id", "=organization__id")

@@ -32,7 +32,8 @@ from ledger.selectors import accounts_for, sees_all_organizations
 
 from .base import ServiceSavingAdmin
 from .money import money
-from .organization import scoped_organizations, wallet_link
+from .organization import wallet_link
+from .scoping import ScopedChoicesAdmin
 
 OWN_HISTORY_DAYS = 30
 
@@ -57,7 +58,7 @@ def scoped_transactions(user):
     return queryset.filter(Q(organization_id__in=administered) | (own & Q(created_at__gte=recent_cutoff())))
 
 
-class ReadOnlyLedgerAdmin(admin.ModelAdmin):
+class ReadOnlyLedgerAdmin(ScopedChoicesAdmin):
     """Ledger rows are append-only: nobody adds, changes or deletes them from the admin."""
 
     list_per_page = 50
@@ -106,12 +107,6 @@ class AccountAdmin(ServiceSavingAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["organization", "balance_mode"] if obj is not None else []
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        if "organization" in form.base_fields:
-            form.base_fields["organization"].queryset = scoped_organizations(request.user)
-        return form
 
     @admin.display(description="Organization", ordering="organization__name")
     def org_col(self, obj):

@@ -1,9 +1,9 @@
 """Admin building blocks shared by the console's model admins."""
 
-from django.contrib import admin
+from .scoping import ScopedChoicesAdmin
 
 
-class ServiceSavingAdmin(admin.ModelAdmin):
+class ServiceSavingAdmin(ScopedChoicesAdmin):
     """A model admin whose save_model calls ledger services.
 
     The services open their own durable atomic block, which cannot nest inside the one Django's

@@ -1,4 +1,7 @@
-"""Serializer fields of the API: amounts as decimal strings only, ISO countries, E.164 numbers."""
+"""Serializer fields of the API: amounts as decimal strings only, ISO countries, E.164 numbers.
+
+The OpenAPI schema of each field states exactly the rule the field applies (see ledger/api/schema.py).
+"""
 
 import re
 from decimal import Decimal
@@ -8,11 +11,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ledger.models import QUANTUM
+from ratecards.countries import is_country
 
-AMOUNT_RE = re.compile(r"^-?\d{1,14}(\.\d{1,6})?$")
+# ASCII digits only (\d would take "１２"), at most 14 before the point and 6 after, nothing around.
+AMOUNT_DIGITS = r"[0-9]{1,14}(\.[0-9]{1,6})?"
+AMOUNT_RE = re.compile(rf"^-?{AMOUNT_DIGITS}$")
+AMOUNT_PATTERNS = {  # the same rules as regular expressions, for the schema
+    "signed": rf"^-?{AMOUNT_DIGITS}$",
+    "non_negative": rf"^{AMOUNT_DIGITS}$",
+    "positive": rf"^(?!0*(\.0*)?$){AMOUNT_DIGITS}$",
+}
 
 
-@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "12.5"})
 class AmountField(serializers.Field):
     """A decimal string with at most 6 decimal places; JSON numbers are refused (no float ever)."""
 
@@ -31,12 +41,11 @@ class AmountField(serializers.Field):
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             self.fail("not_string")
-        text = data.strip()
-        if not AMOUNT_RE.match(text):
+        if not AMOUNT_RE.match(data):
             self.fail("invalid")
-        value = Decimal(text)
+        value = Decimal(data)
         if not self.allow_negative:
-            if value < 0:
+            if data.startswith("-"):
                 self.fail("negative" if self.allow_zero else "not_positive")
             if value == 0 and not self.allow_zero:
                 self.fail("not_positive")
@@ -45,24 +54,27 @@ class AmountField(serializers.Field):
     def to_representation(self, value) -> str:
         return format(Decimal(value).quantize(QUANTUM), "f")
 
+    @property
+    def pattern_name(self) -> str:
+        if self.allow_negative:
+            return "signed"
+        return "non_negative" if self.allow_zero else "positive"
+
 
 def render_amount(value) -> str | None:
     """An amount as the API renders it: a decimal string with 6 places (None stays None)."""
     return None if value is None else format(Decimal(value).quantize(QUANTUM), "f")
 
 
-@extend_schema_field({"type": "string", "pattern": "^[A-Z]{2}$", "example": "IN", "nullable": True})
 class CountryField(serializers.CharField):
-    """An ISO 3166-1 alpha-2 country code (upper-cased)."""
+    """An ISO 3166-1 alpha-2 country code in capitals (the schema lists them; ledger/api/schema.py)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 2)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        from ratecards.countries import is_country
-
-        value = super().to_internal_value(data).upper()
+        value = super().to_internal_value(data)
         if not is_country(value):
             raise serializers.ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
         return value

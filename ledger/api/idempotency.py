@@ -5,6 +5,8 @@ key, one effect, also under concurrency). After it returns, the view stores the 
 and body on that record; a replay returns them with `Idempotent-Replayed: true`.
 """
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -14,6 +16,8 @@ from ledger.services import request_fingerprint
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
+# 1-255 printable ASCII characters, not starting or ending with a space (HTTP strips those).
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 
 
 def idempotency_key(request, *, required: bool = True) -> str | None:
@@ -23,8 +27,8 @@ def idempotency_key(request, *, required: bool = True) -> str | None:
         if required:
             raise ValidationError({HEADER: ["This header is required on requests that move money."]})
         return None
-    if len(key) > 255 or not key.isascii() or not key.isprintable():
-        raise ValidationError({HEADER: ["Use 1-255 printable ASCII characters."]})
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise ValidationError({HEADER: ["Use 1-255 printable ASCII characters (no space at either end)."]})
     return key
 
 
@@ -52,7 +56,8 @@ def respond(*, actor, key: str | None, result, status: int, render) -> Response:
 def key_parameter(required: bool = True) -> OpenApiParameter:
     """The Idempotency-Key header in the OpenAPI schema."""
     return OpenApiParameter(
-        HEADER, str, OpenApiParameter.HEADER, required=required,
+        HEADER, {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
+        OpenApiParameter.HEADER, required=required,
         description="1-255 printable ASCII characters, unique per request. A retry with the same key and body "
                     "returns the first response with `Idempotent-Replayed: true`; the same key with another "
                     "body is refused with 409 `idempotency_conflict`. Keys are kept at least 7 days.",

@@ -3,12 +3,18 @@
 import base64
 import binascii
 import json
+from datetime import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+
+# Our cursors are under 150 characters; anything much longer is crafted.
+MAX_CURSOR_LENGTH = 512
 
 
 class KeysetPagination:
@@ -30,13 +36,16 @@ class KeysetPagination:
         return [(name.lstrip("-"), name.startswith("-")) for name in self.ordering]
 
     def _decode(self, cursor: str, model) -> list:
+        """The ordering values of a cursor, each cleaned by its model field; 400 `invalid` for anything else."""
         try:
-            values = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==").decode())
+            if len(cursor) > MAX_CURSOR_LENGTH:
+                raise ValueError("too long")
+            values = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii") + b"==").decode())
             if not isinstance(values, list) or len(values) != len(self.ordering):
-                raise ValueError
-            return [None if value is None else model._meta.get_field(name).to_python(value)
+                raise ValueError("not a list of the ordering values")
+            return [_cursor_value(model._meta.get_field(name), value)
                     for (name, _), value in zip(self._fields(), values, strict=True)]
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, Exception):
+        except (ValueError, TypeError, binascii.Error, DjangoValidationError):
             raise ValidationError({self.cursor_query_param: ["The cursor is not valid."]})
 
     @staticmethod
@@ -83,6 +92,16 @@ class KeysetPagination:
 
     def response(self, rows_data: list, next_url: str | None) -> Response:
         return Response({"results": rows_data, "next": next_url})
+
+
+def _cursor_value(field, value):
+    """One ordering value of a cursor as its model field would store it (a string, never null or NUL)."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("cursor values are strings")
+    cleaned = field.clean(value, None)  # to_python plus the field's validators (max_length, integer range)
+    if isinstance(cleaned, datetime) and timezone.is_naive(cleaned):
+        raise ValueError("naive datetime")
+    return cleaned
 
 
 def _attr(obj, name: str):

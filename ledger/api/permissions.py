@@ -5,7 +5,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from apiauth.models import ServiceToken
 from ledger import selectors
-from ledger.models import Account, Organization
+from ledger.models import Account
 from ledger.services import Actor
 
 
@@ -57,14 +57,21 @@ def is_service(request) -> bool:
 
 
 def visible_organizations(request):
-    """Orgs the caller may see: every org for service tokens, else `organizations_for(user)`."""
+    """Orgs the caller may see: the token's orgs (every org for an all-orgs token), else `organizations_for(user)`."""
     if is_service(request):
-        return Organization.objects.all()
+        return request.auth.visible_organizations()
     return selectors.organizations_for(request.user)
 
 
 def visible_accounts(request):
-    """Accounts the caller may see: every account for service tokens, else `accounts_for(user)`."""
+    """Accounts the caller may see: those of the token's orgs, else `accounts_for(user)`."""
     if is_service(request):
-        return Account.objects.all()
+        if request.auth.all_organizations:
+            return Account.objects.all()
+        return Account.objects.filter(organization__in=request.auth.organizations.values("pk"))
     return selectors.accounts_for(request.user)
+
+
+def may_create_organizations(request) -> bool:
+    """A token limited to some orgs cannot create orgs (it could not see them); all-orgs tokens and staff may."""
+    return not is_service(request) or request.auth.all_organizations

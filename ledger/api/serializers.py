@@ -37,20 +37,53 @@ def render_id(value) -> str | None:
 
 
 @cache
-def _timezones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def timezone_choices() -> list[str]:
+    """IANA timezone names (the schema lists them as an enum)."""
+    return sorted(zoneinfo.available_timezones())
 
 
-def validate_timezone_name(value: str) -> str:
-    if value not in _timezones():
-        raise serializers.ValidationError(f"{value!r} is not an IANA timezone such as Asia/Kolkata.")
-    return value
+TIMEZONE_ERROR = '"{input}" is not an IANA timezone such as Asia/Kolkata.'
+CURRENCY_ERROR = '"{input}" is not an ISO 4217 currency code.'
 
 
-def validate_currency_code(value: str) -> str:
-    if value not in CURRENCIES:
-        raise serializers.ValidationError(f"{value!r} is not an ISO 4217 currency code.")
-    return value
+def json_type_error(field, value) -> str | None:
+    """Why `value` (parsed JSON) has the wrong type for `field`, or None: no coercion of "3" to 3 or 1 to true."""
+    if value is None:
+        return None  # DRF itself refuses null unless the field allows it
+    if isinstance(field, serializers.BooleanField):
+        ok, name = isinstance(value, bool), "a boolean"
+    elif isinstance(field, serializers.IntegerField):
+        ok, name = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    elif isinstance(field, serializers.ListField | serializers.ListSerializer):
+        ok, name = isinstance(value, list), "a list"
+    elif isinstance(field, serializers.DictField | serializers.Serializer):
+        ok, name = isinstance(value, dict), "an object"
+    elif isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.UUIDField
+                    | serializers.DateTimeField):
+        ok, name = isinstance(value, str), "a string"
+    else:
+        return None
+    return None if ok else f"Must be {name}."
+
+
+class RequestSerializer(serializers.Serializer):
+    """A request body: every field must arrive as the JSON type the schema states (no coercion)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name, field in self.fields.items():
+                if name in data and not field.read_only:
+                    error = json_type_error(field, data[name])
+                    if error is None and isinstance(field, serializers.DictField) and isinstance(data[name], dict):
+                        child_errors = {key: message for key, value in data[name].items()
+                                        if (message := json_type_error(field.child, value))}
+                        error = child_errors or None
+                    if error:
+                        errors[name] = error if isinstance(error, dict) else [error]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -287,11 +320,12 @@ class BatchResultSerializer(serializers.Serializer):
 # --- requests -----------------------------------------------------------------------------------
 
 
-class OrganizationCreateSerializer(serializers.Serializer):
+class OrganizationCreateSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200)
-    currency = serializers.CharField(max_length=3, validators=[validate_currency_code],
-                                     help_text="ISO 4217 code, e.g. INR.")
-    timezone = serializers.CharField(max_length=64, default="UTC", validators=[validate_timezone_name])
+    currency = serializers.ChoiceField(choices=sorted(CURRENCIES), help_text="ISO 4217 code, e.g. INR.",
+                                       error_messages={"invalid_choice": CURRENCY_ERROR})
+    timezone = serializers.ChoiceField(choices=timezone_choices(), default="UTC",
+                                       error_messages={"invalid_choice": TIMEZONE_ERROR})
     payment_scheme = serializers.ChoiceField(choices=PaymentScheme.choices, default=PaymentScheme.PREPAID)
     credit_management_enabled = serializers.BooleanField(default=True)
     credit_limit = AmountField(allow_zero=True, default=Decimal("0"), help_text="Required above zero for postpaid.")
@@ -302,37 +336,38 @@ class OrganizationCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class OrganizationUpdateSerializer(serializers.Serializer):
+class OrganizationUpdateSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200, required=False)
-    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone_name])
+    timezone = serializers.ChoiceField(choices=timezone_choices(), required=False,
+                                       error_messages={"invalid_choice": TIMEZONE_ERROR})
     credit_management_enabled = serializers.BooleanField(required=False)
 
 
-class AccountCreateSerializer(serializers.Serializer):
+class AccountCreateSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200)
     balance_mode = serializers.ChoiceField(choices=BalanceMode.choices, default=BalanceMode.OWN)
 
 
-class CreditLimitSerializer(serializers.Serializer):
+class CreditLimitSerializer(RequestSerializer):
     amount = AmountField(allow_zero=True)
     temporary_days = serializers.IntegerField(min_value=1, max_value=365, allow_null=True, default=None,
                                               help_text="null: permanent; N: for N days, then the permanent limit.")
     comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
 
 
-class CreditsSerializer(serializers.Serializer):
+class CreditsSerializer(RequestSerializer):
     amount = AmountField()
     expires_in = serializers.ChoiceField(choices=ExpiresIn.choices, default=ExpiresIn.SIX_MONTHS)
     purchase_order = serializers.CharField(allow_blank=True, default="", max_length=100)
     comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
 
 
-class RemovalSerializer(serializers.Serializer):
+class RemovalSerializer(RequestSerializer):
     amount = AmountField()
     comment = serializers.CharField(allow_blank=True, default="", max_length=1000)
 
 
-class TransferSerializer(serializers.Serializer):
+class TransferSerializer(RequestSerializer):
     from_account = serializers.UUIDField()
     to_account = serializers.UUIDField()
     amount = AmountField()
@@ -346,13 +381,9 @@ class LotFilterSerializer(serializers.Serializer):
 
 class LedgerFilterSerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="Entries at or after this instant.")
-    until = serializers.DateTimeField(required=False, help_text="Entries before this instant.")
+    until = serializers.DateTimeField(required=False, help_text="Entries before this instant (an `until` not after "
+                                                                "`since` selects nothing).")
     kind = serializers.ChoiceField(choices=LEDGER_KINDS, required=False)
-
-    def validate(self, attrs):
-        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
-        return attrs
 
 
 def channel_choices() -> list:
@@ -361,7 +392,7 @@ def channel_choices() -> list:
     return Channel.choices
 
 
-class ChargeItemSerializer(serializers.Serializer):
+class ChargeItemSerializer(RequestSerializer):
     """One charge without its account (an item of a batch)."""
 
     channel = serializers.ChoiceField(choices=channel_choices())
@@ -380,21 +411,22 @@ class ChargeCreateSerializer(ChargeItemSerializer):
     account = serializers.UUIDField()
 
 
-class BatchSerializer(serializers.Serializer):
+class BatchSerializer(RequestSerializer):
     account = serializers.UUIDField()
     items = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=1000)
     atomic = serializers.BooleanField(default=False, help_text="true: every item is charged or none.")
 
 
-class BatchDocSerializer(serializers.Serializer):
+class BatchDocSerializer(RequestSerializer):
     """`BatchSerializer` as documented: items are validated one by one in the view."""
 
     account = serializers.UUIDField()
-    items = ChargeItemSerializer(many=True, help_text="1 to 1000 charges, charged in order.")
+    items = serializers.ListField(child=ChargeItemSerializer(), min_length=1, max_length=1000,
+                                  help_text="1 to 1000 charges, charged in order.")
     atomic = serializers.BooleanField(default=False, help_text="true: every item is charged or none.")
 
 
-class HoldCreateSerializer(serializers.Serializer):
+class HoldCreateSerializer(RequestSerializer):
     account = serializers.UUIDField()
     amount = AmountField()
     expires_in_seconds = serializers.IntegerField(min_value=60, max_value=90 * 86400, default=86400)

@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(rf"^accounts/{ID}/removals/?$", views.RemovalsView.as_view(), name="api-account-removals"),
     re_path(rf"^accounts/{ID}/lots/?$", views.LotsView.as_view(), name="api-account-lots"),
     re_path(rf"^accounts/{ID}/ledger/?$", views.LedgerView.as_view(), name="api-account-ledger"),
+    re_path(rf"^accounts/{ID}/ledger\.csv$", views.LedgerCsvView.as_view(), name="api-account-ledger-csv"),
     re_path(r"^transfers/?$", views.TransferView.as_view(), name="api-transfers"),
     re_path(r"^charges/?$", views.ChargeView.as_view(), name="api-charges"),
     re_path(r"^charges/batch/?$", views.BatchView.as_view(), name="api-charges-batch"),

@@ -4,30 +4,37 @@ Every object is looked up among those the caller may see (`visible_accounts`,
 `visible_organizations`): another org's id answers 404 like an unknown one.
 """
 
-import csv
 import uuid
+from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q
-from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger import services
+from ledger.finance.csv import csv_response, stream_rows
 from ledger.models import Account, CreditLot, Hold, Organization, Posting
 from ledger.selectors import organizations_search, postings_of_kind
 
 from . import serializers as s
-from .errors import error_body, flatten_errors
+from .errors import error_body, error_response, flatten_errors
 from .idempotency import fingerprint, idempotency_key, key_parameter, respond
 from .pagination import KeysetPagination, paginated
-from .permissions import actor_for, is_service, visible_accounts, visible_organizations
-from .schema import responses
+from .permissions import (
+    actor_for,
+    is_service,
+    may_create_organizations,
+    visible_accounts,
+    visible_organizations,
+)
+from .schema import api_schema, page_parameters, responses
 
 ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The object's id (UUID).")
 
@@ -43,6 +50,31 @@ class ApiView(APIView):
         if is_service(request):
             # Django-level code (django-simple-history's middleware) must not take the token for a user.
             request._request.user = AnonymousUser()
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            self.check_throttles(request)  # strangers (no or a bad token) are counted per client address
+            raise
+        refuse_nul_in_query(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        status = getattr(request._request, "rate_limit", None)
+        if status is not None:
+            for name, value in status.headers().items():
+                response[name] = value
+        return response
+
+
+def refuse_nul_in_query(request) -> None:
+    """400 `invalid` for a query parameter holding a NUL character (PostgreSQL stores none in text)."""
+    bad = sorted({name for name, values in request.query_params.lists()
+                  if "\x00" in name or any("\x00" in value for value in values)})
+    if bad:
+        raise exceptions.ValidationError({name.replace("\x00", "") or "query": ["NUL characters are not allowed."]
+                                          for name in bad})
 
 
 def _uuid(value, what: str):
@@ -71,11 +103,8 @@ def get_organization(request, pk) -> Organization:
 
 def get_hold(request, pk) -> Hold:
     """A hold on an account the caller may see, else 404."""
-    holds = Hold.objects.filter(pk=_uuid(pk, "hold"))
-    if not is_service(request):
-        visible = visible_accounts(request).values("pk")
-        holds = holds.filter(Q(account__in=visible) | Q(subaccount__in=visible))
-    hold = holds.first()
+    visible = visible_accounts(request).values("pk")
+    hold = Hold.objects.filter(Q(account__in=visible) | Q(subaccount__in=visible), pk=_uuid(pk, "hold")).first()
     if hold is None:
         raise exceptions.NotFound(f"No hold {pk}.")
     return hold
@@ -106,19 +135,22 @@ class OrganizationListView(ApiView):
     user_permissions = {"POST": ["ledger.add_organization"]}
     pagination = KeysetPagination(("name", "id"))
 
-    @extend_schema(
+    @api_schema(
         tags=["organizations"], summary="List or search organizations", operation_id="organizations_list",
         parameters=[OpenApiParameter("search", str, description="Name (case-insensitive substring), exact UUID "
                                                                  "or exact wallet ID."),
-                    OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
+                    *page_parameters()],
         responses=responses({200: paginated(s.OrganizationSerializer)}),
     )
     def get(self, request):
+        """Organizations the caller may see, by name, keyset-paginated; `search` matches a name part, an exact
+        UUID or an exact wallet ID.
+        """
         organizations = organizations_search(visible_organizations(request), request.query_params.get("search", ""))
         rows, next_url = self.pagination.paginate(_with_masters(organizations), request)
         return self.pagination.response([s.OrganizationSerializer(_set_master(org)).data for org in rows], next_url)
 
-    @extend_schema(
+    @api_schema(
         tags=["organizations"], summary="Create an organization with its master account",
         parameters=[key_parameter(required=False)], request=s.OrganizationCreateSerializer,
         responses=responses({201: s.OrganizationSerializer}, 409),
@@ -126,6 +158,12 @@ class OrganizationListView(ApiView):
                                  value={"name": "Acme", "currency": "INR", "timezone": "Asia/Kolkata"})],
     )
     def post(self, request):
+        """Create an organization and its master account (postpaid needs a credit limit above zero). Needs an
+        all-orgs token or a staff user allowed to add organizations.
+        """
+        if not may_create_organizations(request):
+            raise exceptions.PermissionDenied("This token is limited to some organizations and cannot create one; "
+                                              "use an all-orgs token.")
         data = validated(s.OrganizationCreateSerializer, request.data)
         key = idempotency_key(request, required=False)
         actor = actor_for(request)
@@ -141,15 +179,19 @@ class OrganizationDetailView(ApiView):
     scopes = {"GET": "read", "PATCH": "manage"}
     user_permissions = {"PATCH": ["ledger.change_organization"]}
 
-    @extend_schema(tags=["organizations"], summary="An organization", parameters=[ID],
+    @api_schema(tags=["organizations"], summary="An organization", parameters=[ID],
                    responses=responses({200: s.OrganizationSerializer}, 404))
     def get(self, request, id):
+        """One organization with its master account's balance, limit, held and available."""
         return Response(s.OrganizationSerializer(get_organization(request, id)).data)
 
-    @extend_schema(tags=["organizations"], summary="Change name, timezone or the credit-management switch",
+    @api_schema(tags=["organizations"], summary="Change name, timezone or the credit-management switch",
                    parameters=[ID], request=s.OrganizationUpdateSerializer,
                    responses=responses({200: s.OrganizationSerializer}, 404))
     def patch(self, request, id):
+        """Change the name, the timezone or the credit-management switch (the switch needs its own permission
+        for staff users).
+        """
         organization = get_organization(request, id)
         changes = validated(s.OrganizationUpdateSerializer, request.data)
         if "credit_management_enabled" in changes and not _user_may(request, "ledger.toggle_credit_management"):
@@ -168,9 +210,10 @@ class OrganizationAccountsView(ApiView):
     scopes = {"GET": "read", "POST": "manage"}
     user_permissions = {"POST": ["ledger.add_account"]}
 
-    @extend_schema(tags=["accounts"], summary="The accounts of an organization", parameters=[ID],
+    @api_schema(tags=["accounts"], summary="The accounts of an organization", parameters=[ID],
                    responses=responses({200: s.AccountSerializer(many=True)}, 404))
     def get(self, request, id):
+        """Every account of the organization the caller may see: the master first, then subaccounts."""
         organization = get_organization(request, id)
         accounts = list(visible_accounts(request).filter(organization=organization))
         master = next((a for a in accounts if a.is_master), None) or organization.master_account
@@ -179,9 +222,10 @@ class OrganizationAccountsView(ApiView):
             account._funding = master if account.balance_mode == "shared" else None
         return Response([s.AccountSerializer(account).data for account in accounts])
 
-    @extend_schema(tags=["accounts"], summary="Create a subaccount", parameters=[ID, key_parameter(required=False)],
+    @api_schema(tags=["accounts"], summary="Create a subaccount", parameters=[ID, key_parameter(required=False)],
                    request=s.AccountCreateSerializer, responses=responses({201: s.AccountSerializer}, 404, 409))
     def post(self, request, id):
+        """Create a subaccount with its own balance (`own`) or drawing on the master's (`shared`)."""
         organization = get_organization(request, id)
         data = validated(s.AccountCreateSerializer, request.data)
         key = idempotency_key(request, required=False)
@@ -193,9 +237,10 @@ class OrganizationAccountsView(ApiView):
 
 
 class AccountDetailView(ApiView):
-    @extend_schema(tags=["accounts"], summary="An account with its balance, limit, held and available",
+    @api_schema(tags=["accounts"], summary="An account with its balance, limit, held and available",
                    parameters=[ID], responses=responses({200: s.AccountSerializer}, 404))
     def get(self, request, id):
+        """One account; a shared subaccount shows its master's money fields."""
         return Response(s.AccountSerializer(get_account(request, id)).data)
 
 
@@ -203,11 +248,14 @@ class CreditLimitView(ApiView):
     scopes = {"PUT": "manage"}
     user_permissions = {"PUT": ["ledger.set_credit_limit"]}
 
-    @extend_schema(tags=["accounts"], summary="Set the permanent or a temporary credit limit", parameters=[ID],
+    @api_schema(tags=["accounts"], summary="Set the permanent or a temporary credit limit", parameters=[ID],
                    request=s.CreditLimitSerializer, responses=responses({200: s.AccountSerializer}, 404),
                    examples=[OpenApiExample("Temporary limit", request_only=True,
                                             value={"amount": "500", "temporary_days": 7})])
     def put(self, request, id):
+        """Set the account's permanent credit limit, or a temporary one for `temporary_days` days after which
+        the permanent limit applies again.
+        """
         account = get_account(request, id)
         data = validated(s.CreditLimitSerializer, request.data)
         account = services.credit_limit_set(actor=actor_for(request), account=account, amount=data["amount"],
@@ -219,11 +267,14 @@ class CreditsView(ApiView):
     scopes = {"POST": "manage"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
+    @api_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
                    request=s.CreditsSerializer, responses=responses({201: s.CreditsResultSerializer}, 404, 409),
                    examples=[OpenApiExample("Grant", request_only=True,
                                             value={"amount": "1000", "expires_in": "6M", "purchase_order": "PO-17"})])
     def post(self, request, id):
+        """Grant credits to the account as a new lot expiring after `expires_in`; a negative balance is repaid
+        first. Idempotent.
+        """
         key = idempotency_key(request)
         account = get_account(request, id)
         data = validated(s.CreditsSerializer, request.data)
@@ -243,10 +294,13 @@ class RemovalsView(ApiView):
     scopes = {"POST": "manage"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
+    @api_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
                    parameters=[ID, key_parameter()], request=s.RemovalSerializer,
                    responses=responses({201: s.RemovalResultSerializer}, 402, 404, 409))
     def post(self, request, id):
+        """Remove credits, at most the account's positive balance, drawing the soonest-expiring lots first.
+        Idempotent.
+        """
         key = idempotency_key(request)
         account = get_account(request, id)
         data = validated(s.RemovalSerializer, request.data)
@@ -261,11 +315,13 @@ class RemovalsView(ApiView):
 class LotsView(ApiView):
     pagination = KeysetPagination(("-granted_at", "-id"))
 
-    @extend_schema(tags=["accounts"], summary="Credit lots of an account, newest first",
-                   parameters=[ID, s.LotFilterSerializer, OpenApiParameter("cursor", str),
-                               OpenApiParameter("page_size", int)],
+    @api_schema(tags=["accounts"], summary="Credit lots of an account, newest first",
+                   parameters=[ID, s.LotFilterSerializer, *page_parameters()],
                    responses=responses({200: paginated(s.LotSerializer)}, 404))
     def get(self, request, id):
+        """The account's credit lots, newest first; `active=true` keeps lots with credit left that have not
+        expired.
+        """
         account = get_account(request, id)
         filters = validated(s.LotFilterSerializer, request.query_params)
         lots = CreditLot.objects.filter(account=account)
@@ -277,12 +333,9 @@ class LotsView(ApiView):
         return self.pagination.response([s.LotSerializer(lot).data for lot in rows], next_url)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 CSV_CHUNK_SIZE = 2000
+# Columns written as numbers in the CSV (the JSON renders them as strings): never neutralised as text.
+CSV_AMOUNT_COLUMNS = ("amount", "balance_after", "unit_price")
 
 
 class LedgerView(ApiView):
@@ -292,9 +345,9 @@ class LedgerView(ApiView):
         # `?format=csv` is handled by `get` (a streamed response); pages and errors are always JSON.
         return JSONRenderer(), JSONRenderer.media_type
 
-    @extend_schema(
+    @api_schema(
         tags=["ledger"], summary="Ledger entries of an account, newest first (JSON pages or streamed CSV)",
-        parameters=[ID, s.LedgerFilterSerializer, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int),
+        parameters=[ID, s.LedgerFilterSerializer, *page_parameters(),
                     OpenApiParameter("format", str, enum=["json", "csv"],
                                      description="csv streams every matching entry (no paging).")],
         responses=responses({
@@ -303,10 +356,13 @@ class LedgerView(ApiView):
         }, 404),
     )
     def get(self, request, id):
+        """The account's ledger entries, newest first, as JSON pages, or with `format=csv` every matching entry
+        as a streamed CSV file (text/csv).
+        """
         account = get_account(request, id)
         filters = validated(s.LedgerFilterSerializer, request.query_params)
         postings = self.entries(account, filters)
-        if request.query_params.get("format") == "csv":
+        if request.query_params.get("format") == "csv":  # also served by LedgerCsvView
             return self.csv(account, postings)
         rows, next_url = self.pagination.paginate(postings, request)
         return self.pagination.response([s.ledger_entry(posting) for posting in rows], next_url)
@@ -326,30 +382,49 @@ class LedgerView(ApiView):
         return postings_of_kind(postings, filters.get("kind", ""))
 
     @staticmethod
-    def csv(account: Account, postings) -> StreamingHttpResponse:
+    def csv(account: Account, postings):
         """Every entry as CSV, streamed from a server-side cursor in constant memory."""
         columns = list(s.LedgerEntrySerializer().fields)
-        writer = csv.writer(_Echo())
 
         def rows():
-            yield writer.writerow(columns)
             for posting in postings.order_by("-created_at", "-id").iterator(chunk_size=CSV_CHUNK_SIZE):
                 entry = s.ledger_entry(posting)
-                yield writer.writerow(["" if entry[c] is None else entry[c] for c in columns])
+                for column in CSV_AMOUNT_COLUMNS:
+                    entry[column] = None if entry[column] is None else Decimal(entry[column])
+                yield ["" if entry[c] is None else entry[c] for c in columns]
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="ledger-{account.pk}.csv"'
-        return response
+        return csv_response(stream_rows(columns, rows()), f"ledger-{account.pk}.csv")
+
+
+class LedgerCsvView(LedgerView):
+    """`GET /accounts/{id}/ledger.csv`: the CSV of `?format=csv` as an operation of its own (text/csv only),
+    so that a client generated from the schema gets a method returning the CSV text."""
+
+    @api_schema(
+        tags=["ledger"], summary="Ledger entries of an account as CSV", operation_id="accounts_ledger_csv",
+        parameters=[ID, s.LedgerFilterSerializer],
+        responses=responses({(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR,
+                                                               description="Every matching entry, newest first.")},
+                             404),
+    )
+    def get(self, request, id):
+        """Every ledger entry of the account matching the filters, newest first, streamed as CSV in constant
+        memory; the same as `GET /accounts/{id}/ledger?format=csv`."""
+        account = get_account(request, id)
+        return self.csv(account, self.entries(account, validated(s.LedgerFilterSerializer, request.query_params)))
 
 
 class TransferView(ApiView):
     scopes = {"POST": "manage"}
     user_permissions = {"POST": ["ledger.transfer_credits"]}
 
-    @extend_schema(tags=["accounts"], summary="Move credits between two accounts of one organization",
+    @api_schema(tags=["accounts"], summary="Move credits between two accounts of one organization",
                    parameters=[key_parameter()], request=s.TransferSerializer,
                    responses=responses({201: s.TransferResultSerializer}, 402, 404, 409))
     def post(self, request):
+        """Move credits between two accounts of one organization that hold their own funds (at most what is
+        available). Idempotent.
+        """
         key = idempotency_key(request)
         data = validated(s.TransferSerializer, request.data)
         sender = get_account(request, data["from_account"])
@@ -388,7 +463,7 @@ class ChargeView(ApiView):
     scopes = {"POST": "charge"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(
+    @api_schema(
         tags=["charges"], summary="Charge a send (priced from the rate card in force)",
         parameters=[key_parameter()], request=s.ChargeCreateSerializer,
         responses=responses({201: s.ChargeSerializer}, 402, 404, 409, 422),
@@ -397,6 +472,9 @@ class ChargeView(ApiView):
                                         "recipient": "+919812345678", "traffic": "transactional"})],
     )
     def post(self, request):
+        """Charge one send, priced from the rate card in force: promotional traffic must fit what is available
+        (else 402), transactional never is refused. Idempotent.
+        """
         key = idempotency_key(request)
         data = validated(s.ChargeCreateSerializer, request.data)
         account = get_account(request, data["account"])
@@ -411,7 +489,7 @@ class BatchView(ApiView):
     scopes = {"POST": "charge"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(
+    @api_schema(
         tags=["charges"], summary="Charge up to 1000 items in order on one account",
         description="Each result has the status the item would have had alone, with `charge` or `error`. "
                     "With `atomic=true` every item is charged or none (the first error is the response).",
@@ -419,6 +497,7 @@ class BatchView(ApiView):
         responses=responses({200: s.BatchResultSerializer}, 402, 404, 409, 422),
     )
     def post(self, request):
+        """Charge up to 1000 items in order on one account, locking it once. Idempotent."""
         key = idempotency_key(request)
         data = validated(s.BatchSerializer, request.data)
         account = get_account(request, data["account"])
@@ -465,10 +544,13 @@ class HoldCreateView(ApiView):
     scopes = {"POST": "charge"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
+    @api_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
                    parameters=[key_parameter()], request=s.HoldCreateSerializer,
                    responses=responses({201: s.HoldSerializer}, 402, 404, 409))
     def post(self, request):
+        """Reserve credits for a scheduled campaign until `expires_in_seconds` pass; a charge with `hold` draws
+        from it first. Idempotent.
+        """
         key = idempotency_key(request)
         data = validated(s.HoldCreateSerializer, request.data)
         account = get_account(request, data["account"])
@@ -480,9 +562,10 @@ class HoldCreateView(ApiView):
 
 
 class HoldDetailView(ApiView):
-    @extend_schema(tags=["holds"], summary="A hold", parameters=[ID],
+    @api_schema(tags=["holds"], summary="A hold", parameters=[ID],
                    responses=responses({200: s.HoldSerializer}, 404))
     def get(self, request, id):
+        """One hold with what remains of it; an active hold past its expiry shows as expired."""
         return Response(s.HoldSerializer(get_hold(request, id)).data)
 
 
@@ -490,10 +573,11 @@ class HoldReleaseView(ApiView):
     scopes = {"POST": "charge"}
     user_permissions = {"POST": ["ledger.manage_credits"]}
 
-    @extend_schema(tags=["holds"], summary="Release what is left of an active hold",
+    @api_schema(tags=["holds"], summary="Release what is left of an active hold",
                    parameters=[ID, key_parameter()], request=None,
                    responses=responses({200: s.HoldSerializer}, 404, 409))
     def post(self, request, id):
+        """Release what is left of an active hold at once (409 `hold_not_active` otherwise). Idempotent."""
         key = idempotency_key(request)
         hold = get_hold(request, id)
         actor = actor_for(request)
@@ -502,9 +586,7 @@ class HoldReleaseView(ApiView):
         return respond(actor=actor, key=key, result=hold, status=200, render=lambda hold: s.HoldSerializer(hold).data)
 
 
-
+@csrf_exempt  # any method: a POST to an unknown path is a 404, not a CSRF failure
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1/ answer the JSON 404 of the contract, not an HTML page."""
-    from django.http import JsonResponse
-
-    return JsonResponse(error_body("not_found", f"No endpoint {request.path}."), status=404)
+    return error_response(404, f"No endpoint {request.path}.")

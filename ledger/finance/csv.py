@@ -1,4 +1,8 @@
-"""Streamed CSV exports: one server-side cursor, rows written as they are fetched, constant memory."""
+"""Streamed CSV exports: one server-side cursor, rows written as they are fetched, constant memory.
+
+Every CSV the project writes goes through `stream_rows`, which neutralises spreadsheet formulas in
+every text cell (`spreadsheet_cell`); numbers (Decimal, int) are written as plain numbers.
+"""
 
 import csv
 from collections.abc import Iterable, Iterator
@@ -31,12 +35,29 @@ class _Echo:
         return value
 
 
+# OWASP's CSV injection triggers (and their full-width forms, which some spreadsheets read the same way).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell a spreadsheet shows as written: text that would start a formula gets a leading `'`.
+
+    Text is caught even after leading spaces or line breaks (" =1+1"); numbers, None and dates are left
+    as they are, so a negative amount stays a number. (defusedcsv misses tab, CR and leading spaces.)
+    """
+    if not isinstance(value, str):
+        return value
+    if value.lstrip(" \n\x0b\x0c\u00a0")[:1] in FORMULA_TRIGGERS:
+        return "'" + value
+    return value
+
+
 def stream_rows(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """CSV lines, one at a time."""
+    """CSV lines, one at a time, every text cell made safe for spreadsheets."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([spreadsheet_cell(cell) for cell in row])
 
 
 def csv_response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
@@ -55,14 +76,9 @@ def entry_rows(scope: LedgerScope, queryset: QuerySet, *, show_balance: bool = T
          reference, memo, channel, country, category, quantity, unit_price, transaction_id, posting_id) in rows:
         yield [
             created_at.astimezone(tz).isoformat(), entry_kind(kind, amount), amount,
-            balance_after if show_balance else "", currency, safe_text(account_name), safe_text(subaccount_name),
-            safe_text(username or service or "system"), safe_text(reference), safe_text(memo), channel, country, category,
+            balance_after if show_balance else "", currency, account_name, subaccount_name,
+            username or service or "system", reference, memo, channel, country, category,
             "" if quantity is None else quantity, "" if unit_price is None else unit_price, transaction_id,
             posting_id,
         ]
 
-
-def safe_text(value) -> str:
-    """Free text for a spreadsheet cell: a leading =, +, -, @ would be read as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

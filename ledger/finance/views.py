@@ -24,7 +24,7 @@ from ledger.models import Organization
 from ledger.selectors import entry_kind, organizations_for, organizations_search, sees_all_organizations
 
 from . import reports
-from .csv import ENTRY_HEADER, csv_response, entry_rows, safe_text, stream_rows
+from .csv import ENTRY_HEADER, csv_response, entry_rows, stream_rows
 from .filters import LedgerFilter, local_midnight
 from .forms import AsOfForm, ReportRangeForm
 from .selectors import (
@@ -309,7 +309,7 @@ def usage_csv(request, org_id):
     start = reports.months_back(organization, 6)
     rows = (
         (row["month"].astimezone(organization.tz).strftime("%Y-%m"), row["channel"], row["country"],
-         row["category"], safe_text(row["subaccount__name"]), row["entries"], row["quantity"], row["amount"],
+         row["category"], row["subaccount__name"], row["entries"], row["quantity"], row["amount"],
          organization.currency)
         for row in reports.usage_queryset(organization, start, None, by_subaccount=True).iterator(chunk_size=2000)
     )
@@ -328,9 +328,9 @@ def topups_csv(request, org_id):
     tz = organization.tz
     rows = (
         (txn.created_at.astimezone(tz).isoformat(), txn.kind, reports.signed_amount(txn), txn.currency,
-         safe_text(txn.account.name), safe_text(txn.lot.purchase_order if txn.lot_id else txn.reference),
+         txn.account.name, txn.lot.purchase_order if txn.lot_id else txn.reference,
          txn.lot.expires_at.astimezone(tz).isoformat() if txn.lot_id and txn.lot.expires_at else "",
-         safe_text(txn.actor_label), safe_text(txn.memo), txn.pk)
+         txn.actor_label, txn.memo, txn.pk)
         for txn in reports.topups_and_removals(organization, start, end).iterator(chunk_size=2000)
     )
     header = ["date", "kind", "amount", "currency", "account", "purchase_order", "expires_at", "actor", "comment",

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ledger.api.fields import AmountField, CountryField, render_amount
-from ledger.api.serializers import render_datetime
+from ledger.api.serializers import RequestSerializer, render_datetime
 from ratecards.models import Channel, VersionStatus
 
 
@@ -36,7 +36,7 @@ class VersionSerializer(serializers.Serializer):
     number = serializers.IntegerField()
     effective_from = serializers.DateTimeField()
     status = serializers.ChoiceField(choices=VersionStatus.choices)
-    rates = RateSerializer(many=True)
+    rates = serializers.ListField(child=RateSerializer(), min_length=1, max_length=5000)
 
     def to_representation(self, version) -> dict:
         return {"id": version.pk, "number": version.number, "effective_from": render_datetime(version.effective_from),
@@ -48,7 +48,7 @@ class RateCardSerializer(serializers.Serializer):
     pending = VersionSerializer(many=True, help_text="Versions that start later, soonest first.")
 
 
-class RateCardUpdateSerializer(serializers.Serializer):
+class RateCardUpdateSerializer(RequestSerializer):
     rates = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=5000,
                                   help_text="The full set of rates of the new version.")
     effective_from = serializers.DateTimeField(allow_null=True, required=False, default=None,
@@ -59,7 +59,7 @@ class RateCardUpdateSerializer(serializers.Serializer):
 class RateCardUpdateDocSerializer(RateCardUpdateSerializer):
     """`RateCardUpdateSerializer` as documented (rates are validated by the rate-card service)."""
 
-    rates = RateSerializer(many=True)
+    rates = serializers.ListField(child=RateSerializer(), min_length=1, max_length=5000)
 
 
 class RateChangeSerializer(serializers.Serializer):
@@ -92,7 +92,7 @@ class HistoryEntrySerializer(serializers.Serializer):
         }
 
 
-class EstimateRequestSerializer(serializers.Serializer):
+class EstimateRequestSerializer(RequestSerializer):
     account = serializers.UUIDField()
     channel = serializers.ChoiceField(choices=Channel.choices)
     category = serializers.CharField(allow_null=True, required=False, default=None, max_length=32)

@@ -18,7 +18,11 @@ _names = iter(range(10**9))
 
 
 def token_client(scopes, name=None, **kwargs) -> APIClient:
-    """An APIClient with a new service token of `scopes` (the token is on `client.token`)."""
+    """An APIClient with a new service token of `scopes` (the token is on `client.token`).
+
+    The token is for every org unless `organizations` are given.
+    """
+    kwargs.setdefault("all_organizations", not kwargs.get("organizations"))
     token, plain = service_token_create(name=name or f"svc-{next(_names)}", scopes=scopes, **kwargs)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from apiauth.models import ServiceToken
 from ledger.invariants import check_invariants
 from ledger.models import Account, Organization, Transaction
 from ratecards.models import RateCardVersion
@@ -13,7 +14,8 @@ pytestmark = pytest.mark.django_db
 
 def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsys):
     call_command("seed_demo")
-    assert "Demo data loaded" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Demo data loaded" in out and "acme-otp-sender" in out
     orgs = {org.name: org for org in Organization.objects.all()}
     assert set(orgs) == {"Acme Retail India", "Globex Messaging"}
     assert (orgs["Acme Retail India"].currency, orgs["Globex Messaging"].currency) == ("INR", "USD")
@@ -24,6 +26,9 @@ def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsy
     assert charges.count() > 150
     assert charges.dates("created_at", "day").count() >= 28
     assert check_invariants() == []
+    limited = ServiceToken.objects.get(name="acme-otp-sender")
+    assert list(limited.visible_organizations()) == [orgs["Acme Retail India"]]
+    assert ServiceToken.objects.get(name="provisioning").all_organizations
     call_command("seed_demo", if_empty=True)
     assert Organization.objects.count() == 2
     assert "not loaded" in capsys.readouterr().out

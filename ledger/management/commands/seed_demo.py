@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from apiauth.services import service_token_create
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.models import Organization
@@ -117,6 +118,11 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Demo data loaded: {acme.name} (wallet {acme.wallet_id}) and {globex.name} (wallet {globex.wallet_id}), "
             f"{count} charges over 31 days."))
+        # API tokens: one limited to Acme (Globex's ids answer 404 to it), one platform-wide; shown once.
+        _, acme_token = service_token_create(name="acme-otp-sender", scopes=["charge"], organizations=[acme])
+        _, platform_token = service_token_create(name="provisioning", scopes=["manage"], all_organizations=True)
+        self.stdout.write(f"Demo API tokens (shown once): acme-otp-sender (charge, {acme.name} only) {acme_token}; "
+                          f"provisioning (manage, all orgs) {platform_token}")
 
     def _rate_card(self, organization, rates):
         try:

@@ -1,6 +1,7 @@
-"""Service tokens (command, hashing, revocation, throttling), scopes, staff sessions and the error format."""
+"""Service tokens: the command, hashing, revocation, scopes and per-token throttling."""
 
 import hashlib
+import importlib
 from io import StringIO
 
 import pytest
@@ -13,17 +14,16 @@ from apiauth.admin import ServiceTokenAdmin
 from apiauth.models import ServiceToken
 from apiauth.throttling import ServiceTokenRateThrottle
 from ledger.models import Transaction
+from tests.api.helpers import role_user, token_client
 from tests.factories import funded_account, make_org
-
-from .helpers import role_user, session_client, token_client
 
 pytestmark = pytest.mark.django_db
 
 
 def test_create_service_token_prints_it_once_and_stores_only_a_hash(anon_client, db):
     out = StringIO()
-    call_command("create_service_token", "otp-sender", "--scope", "charge", "--scope", "read", stdout=out,
-                 stderr=StringIO())
+    call_command("create_service_token", "otp-sender", "--scope", "charge", "--scope", "read", "--all-orgs",
+                 stdout=out, stderr=StringIO())
     plain = out.getvalue().strip()
     token = ServiceToken.objects.get(name="otp-sender")
     assert plain.startswith("cst_") and len(plain) > 40
@@ -34,8 +34,8 @@ def test_create_service_token_prints_it_once_and_stores_only_a_hash(anon_client,
     token.refresh_from_db()
     assert token.last_used_at is not None
     with pytest.raises(CommandError):
-        call_command("create_service_token", "bad", "--scope", "read", "--rate", "lots", stdout=StringIO(),
-                     stderr=StringIO())
+        call_command("create_service_token", "bad", "--scope", "read", "--all-orgs", "--rate", "lots",
+                     stdout=StringIO(), stderr=StringIO())
 
 
 def test_no_bad_or_revoked_token_is_401(anon_client, db):
@@ -99,54 +99,52 @@ def test_per_token_throttling_is_429(db, monkeypatch):
     assert [default_rate.get("/api/v1/channels").status_code for _ in range(2)] == [200, 429]
 
 
-def test_staff_session_within_role_and_orgs(db):
-    account = funded_account(name="Mine")
-    other = funded_account(name="Theirs")
-    finance = session_client(role_user("Finance"))
-    assert finance.get(f"/api/v1/accounts/{other.pk}").status_code == 200  # finance reads every org
-    denied = finance.post(f"/api/v1/accounts/{account.pk}/credits", {"amount": "1"}, format="json",
-                          HTTP_IDEMPOTENCY_KEY="f")
-    assert denied.status_code == 403 and denied.json()["code"] == "permission_denied"
-    admin_user = role_user("Org admin")
-    account.organization.admins.add(admin_user)
-    org_admin = session_client(admin_user)
-    assert org_admin.get(f"/api/v1/accounts/{account.pk}").status_code == 200
-    hidden = org_admin.get(f"/api/v1/accounts/{other.pk}")
-    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
-    assert org_admin.get(f"/api/v1/organizations/{other.organization.pk}").status_code == 404
-    listed = org_admin.get("/api/v1/organizations").json()["results"]
-    assert [o["name"] for o in listed] == ["Mine"]
-    staff = session_client(role_user("Platform staff"))
-    granted = staff.post(f"/api/v1/accounts/{account.pk}/credits", {"amount": "1"}, format="json",
-                         HTTP_IDEMPOTENCY_KEY="s")
-    assert granted.status_code == 201 and granted.json()["transaction"]["actor"].startswith("user")
-    not_staff = session_client(role_user("Finance", is_staff=False))
-    assert not_staff.get(f"/api/v1/accounts/{account.pk}").status_code == 403
+def _create(*args) -> ServiceToken:
+    out = StringIO()
+    call_command("create_service_token", *args, stdout=out, stderr=StringIO())
+    return ServiceToken.objects.get(token_hash=hashlib.sha256(out.getvalue().strip().encode()).hexdigest())
 
 
-def test_unknown_paths_and_methods_use_the_error_format(manage_client, db):
-    org = make_org()
-    missing = manage_client.get("/api/v1/nothing-here")
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
-    method = manage_client.delete(f"/api/v1/organizations/{org.pk}")
-    assert method.status_code == 405 and method.json()["code"] == "method_not_allowed"
-    broken = manage_client.post("/api/v1/organizations", "{not json", content_type="application/json")
-    assert broken.status_code == 400 and broken.json()["code"] == "invalid"
+def test_create_service_token_for_listed_orgs_or_all_orgs():
+    first, second, _ = make_org(name="First"), make_org(name="Second"), make_org(name="Third")
+    token = _create("otp-sender", "--scope", "charge", "--org", str(first.pk), "--org", second.wallet_id)
+    assert not token.all_organizations
+    assert set(token.organizations.all()) == {first, second} == set(token.visible_organizations())
+    everywhere = _create("billing", "--scope", "read", "--all-orgs")
+    assert everywhere.all_organizations and everywhere.visible_organizations().count() == 3
+    for args in ([], ["--all-orgs", "--org", str(first.pk)], ["--org", "W-NOPE"],
+                 ["--org", "0b7a1c8e-1d4f-4b6a-8a61-000000000000"]):
+        with pytest.raises(CommandError):
+            call_command("create_service_token", "bad", "--scope", "read", *args, stdout=StringIO(),
+                         stderr=StringIO())
+    assert not ServiceToken.objects.filter(name="bad").exists()
 
 
-def test_schema_and_docs_are_served_without_a_cdn(anon_client, db):
-    schema = anon_client.get("/api/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert schema.status_code == 200
-    spec = schema.json()
-    assert spec["openapi"].startswith("3.")
-    for path in ["/api/v1/charges", "/api/v1/charges/batch", "/api/v1/holds/{id}/release", "/api/v1/estimates",
-                 "/api/v1/accounts/{id}/ledger", "/api/v1/organizations/{id}/rate-card/history", "/api/v1/transfers"]:
-        assert path in spec["paths"], path
-    charge = spec["paths"]["/api/v1/charges"]["post"]
-    assert {"201", "400", "401", "402", "403", "404", "409", "422", "429"} <= set(charge["responses"])
-    assert any(p["name"] == "Idempotency-Key" and p["required"] for p in charge["parameters"])
-    docs = anon_client.get("/api/v1/docs")
-    assert docs.status_code == 200
-    html = docs.content.decode()
-    assert "swagger-ui" in html and "cdn" not in html.lower()
-    assert "/static/drf_spectacular_sidecar/" in html
+def test_the_admin_sets_the_orgs_of_a_token():
+    first, second = make_org(name="First"), make_org(name="Second")
+    token = token_client(["read"], organizations=[first]).token
+    admin = ServiceTokenAdmin(ServiceToken, AdminSite())
+    request = RequestFactory().get("/")
+    request.user = role_user("Platform staff", is_superuser=True)
+    form_class = admin.get_form(request, token)
+    base = {"name": token.name, "scopes": '["read"]', "throttle_rate": ""}
+    neither = form_class({**base, "organizations": []}, instance=token)
+    assert not neither.is_valid() and "organizations" in neither.errors
+    both = form_class({**base, "all_organizations": "on", "organizations": [first.pk]}, instance=token)
+    assert not both.is_valid() and "organizations" in both.errors
+    narrowed = form_class({**base, "organizations": [second.pk]}, instance=token)
+    assert narrowed.is_valid(), narrowed.errors
+    narrowed.save()
+    assert list(token.visible_organizations()) == [second]
+    assert admin.organizations_col(token) == "Second"
+
+
+def test_tokens_made_before_org_lists_keep_every_org():
+    """The migration that adds org lists marks the existing tokens all-orgs (README: narrow them)."""
+    from django.apps import apps
+
+    migration = importlib.import_module("apiauth.migrations.0002_organizations_of_tokens")
+    token = token_client(["read"], organizations=[make_org()]).token
+    migration.existing_tokens_keep_every_org(apps, None)
+    token.refresh_from_db()
+    assert token.all_organizations
