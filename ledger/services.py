@@ -37,6 +37,7 @@ from .errors import (
     LedgerError,
     TransferNotAllowed,
 )
+from .events import balances_changed
 from .models import (
     QUANTUM,
     ZERO,
@@ -592,9 +593,10 @@ def _save_account(account: Account) -> None:
 
 
 def _balances_changed(*account_ids) -> None:
-    from alerts.hooks import balances_changed
+    from alerts.hooks import balances_changed as alerts_balances_changed
 
-    balances_changed(list(account_ids))
+    alerts_balances_changed(list(account_ids))
+    balances_changed.send_robust(sender=Account, account_ids=list(account_ids))
 
 
 # --- credits ----------------------------------------------------------------------------------

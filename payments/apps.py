@@ -1,0 +1,16 @@
+"""App config: subscribes auto-recharge to the ledger's balances_changed event."""
+
+from django.apps import AppConfig
+
+
+class PaymentsConfig(AppConfig):
+    name = "payments"
+    verbose_name = "Payments"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from ledger.events import balances_changed
+
+        from .auto_recharge import on_balances_changed
+
+        balances_changed.connect(on_balances_changed, dispatch_uid="payments.auto_recharge")
