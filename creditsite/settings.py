@@ -216,6 +216,7 @@ RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="https://api.razorpay.c
 # The built-in sandbox provider serves when no real provider has keys (or when switched on explicitly).
 PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=not (STRIPE_SECRET_KEY or RAZORPAY_KEY_ID))
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-local-only-secret")
+SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")  # default: this site's webhook endpoint
 PAYMENT_ROUTES = env.str("PAYMENT_ROUTES", default="INR=razorpay,stripe,bank_transfer;*=stripe,bank_transfer")
 BANK_TRANSFER_DETAILS = env.str("BANK_TRANSFER_DETAILS", default="")
 TOP_UP_PENDING_HOURS = env.int("TOP_UP_PENDING_HOURS", default=24)

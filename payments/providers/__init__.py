@@ -23,11 +23,14 @@ def get(name: str) -> PaymentProvider | None:
 
 
 def available(currency: str, country: str, *, include_offline: bool = True) -> list[PaymentProvider]:
-    """Providers that serve a currency for a buyer in a country, in the configured order (sandbox last)."""
-    names = [name for name in routed_providers(currency, country) if name != Provider.SANDBOX]
-    if not include_offline:
-        names = [name for name in names if name != Provider.BANK_TRANSFER]
-    providers = [PROVIDERS[name] for name in names if PROVIDERS[name].is_configured()]
+    """Providers that serve a currency for a buyer in a country: the configured online ones in their order,
+    then the sandbox (when on), then bank transfer (offline, when routed and configured)."""
+    names = routed_providers(currency, country)
+    online = [PROVIDERS[name] for name in names if name not in (Provider.SANDBOX, Provider.BANK_TRANSFER)]
+    providers = [provider for provider in online if provider.is_configured()]
     if settings.PAYMENTS_SANDBOX:
         providers.append(PROVIDERS[Provider.SANDBOX])
+    bank = PROVIDERS[Provider.BANK_TRANSFER]
+    if include_offline and Provider.BANK_TRANSFER in names and bank.is_configured():
+        providers.append(bank)
     return providers
