@@ -156,8 +156,11 @@ def top_up_create(*, actor: Actor, account: Account, amount: Decimal | str, bill
             provider=chosen.name, created_at=at, expires_at=at + pending_ttl(chosen.name),
             created_by=actor.user, created_by_service="" if actor.user is not None else actor.label)
         top_up.save(force_insert=True)
-        pages = {"return_url": return_url or base_url, "cancel_url": cancel_url or return_url or base_url}
-        checkout = chosen.start_checkout(top_up, base_url=base_url, **pages)
+        def page(url: str) -> str:  # where the provider sends the buyer back, naming the top-up
+            return f"{url}{'&' if '?' in url else '?'}top_up={top_up.pk}" if url else base_url
+
+        checkout = chosen.start_checkout(top_up, base_url=base_url, return_url=page(return_url),
+                                         cancel_url=page(cancel_url or return_url))
         top_up.provider_reference, top_up.checkout_url = checkout.reference, checkout.url
         top_up.save(update_fields=["provider_reference", "checkout_url"])
         return top_up

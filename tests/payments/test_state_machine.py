@@ -6,15 +6,18 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from alerts.models import Notification, NotificationKind
+from ledger import services as ledger
 from ledger.errors import InvalidOperation
 from ledger.invariants import check_invariants
 from ledger.models import CreditLot, Posting, SystemAccount, Transaction
 from payments import services
 from payments.errors import TopUpNotPending
 from payments.models import Payment, PaymentStatus, ProviderEvent, TopUp, TopUpStatus
+from payments.providers import sandbox
 
 from .conftest import BILLING_MH, BILLING_US
 from .helpers import deliver, sandbox_body, start_top_up
@@ -111,7 +114,7 @@ def test_a_bad_signature_is_400_and_changes_nothing(org, buyer, header):
 def test_a_tampered_body_does_not_verify(org, buyer):
     top_up = start_top_up(org.master_account, "500", actor=buyer)
     body = sandbox_body(top_up)
-    signature = __import__("payments.providers.sandbox", fromlist=["sign"]).sign(body)
+    signature = sandbox.sign(body)
     response = deliver(body.replace(b"payment.succeeded", b"payment.failed"), header=signature)
     assert response.status_code == 400
     assert state(top_up).status == TopUpStatus.PENDING
@@ -181,8 +184,6 @@ def test_purchased_credits_get_the_orgs_purchase_expiry(org, buyer):
 
 def test_a_purchase_repays_a_negative_balance_first(org, buyer):
     master = org.master_account
-    from ledger import services as ledger
-
     ledger.charge_create(actor=ledger.SYSTEM, account=master, channel="sms", unit_price="1", quantity=40,
                          traffic="transactional")
     top_up = start_top_up(master, "500", actor=buyer)
@@ -217,8 +218,6 @@ def test_a_usd_org_pays_no_tax(usd_org):
 
 
 def test_database_constraints_back_the_state_machine(org, buyer):
-    from django.db import IntegrityError, transaction
-
     top_up = start_top_up(org.master_account, "500", actor=buyer)
     for changes in ({"status": "paid"}, {"status": "bogus"}, {"total": Decimal("1")},
                     {"status": "cancelled"}, {"invoice_number": "X/1"}):
