@@ -32,7 +32,7 @@ def _organizations(request):
 def _csv(table: str, organizations, start, end):
     if table == "payments":
         header = ["month", "provider", "currency", "payments", "amount", "for_top_ups", "for_invoices"]
-        rows = ((row["month"].strftime("%Y-%m"), row["provider"], row["currency"], row["payments"], row["amount"],
+        rows = ((row["month"].strftime("%Y-%m"), row["provider"], row["currency"], row["payments"], row["received"],
                  row["for_top_ups"], row["for_invoices"]) for row in reports.payments_received(organizations, start, end))
     elif table == "tax":
         header = ["month", "currency", "tax_line", "rate_percent", "invoices", "amount"]

@@ -32,7 +32,7 @@ def payments_received(organizations, start, end) -> list[dict]:
                          "received_at", start, end)
     return list(payments.annotate(month=TruncMonth("received_at", tzinfo=UTC))
                 .values("month", "provider", "currency")
-                .annotate(payments=Count("id"), amount=Sum("amount"),
+                .annotate(payments=Count("id"), received=Sum("amount"),
                           for_top_ups=Coalesce(Sum("amount", filter=Q(top_up__isnull=False)), ZERO),
                           for_invoices=Coalesce(Sum("amount", filter=Q(invoice__isnull=False)), ZERO))
                 .order_by("month", "currency", "provider"))

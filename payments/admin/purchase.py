@@ -9,11 +9,10 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from ledger.admin.money import money
 from ledger.errors import IdempotencyConflict, LedgerError
@@ -166,9 +165,10 @@ def receipt_view(model_admin, request, top_up_id):
     return response
 
 
-@require_POST
 def cancel_view(model_admin, request, top_up_id):
     """Cancel a pending top-up (the banner's "cancel"); then offer to buy again with another amount."""
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     top_up = scoped_top_up(request, top_up_id)
     if not may_buy(request.user, top_up.account):
         raise PermissionDenied
