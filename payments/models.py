@@ -157,7 +157,7 @@ class TopUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Top-up {self.total} {self.currency} ({self.status})"
+        return f"Top-up of {self.total.normalize():f} {self.currency} ({self.status})"
 
     @property
     def is_pending(self) -> bool:

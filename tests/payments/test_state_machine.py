@@ -173,8 +173,8 @@ def test_an_amount_that_differs_from_the_total_is_not_granted(org, buyer):
 
 
 def test_purchased_credits_get_the_orgs_purchase_expiry(org, buyer):
-    org.purchase_expires_in = "1Y"
-    org.save(update_fields=["purchase_expires_in"])
+    ledger.organization_update(actor=ledger.SYSTEM, organization=org, purchase_expires_in="1Y")
+    org.refresh_from_db()
     top_up = start_top_up(org.master_account, "500", actor=buyer)
     deliver(sandbox_body(top_up))
     lot = CreditLot.objects.get(account=org.master_account)
