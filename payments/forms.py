@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from ledger.errors import LedgerError
-from ledger.forms import AccountChoiceField, amount_field
+from ledger.forms import AccountChoiceField, LedgerActionForm, amount_field
 from ratecards.countries import country_choices
 
 from .conf import states
@@ -19,18 +19,12 @@ FIELD_OF_ERROR = {"billing.name": "billing_name", "billing.address": "billing_ad
 
 
 class ServiceErrorsMixin:
-    """Show a domain error on the fields it names, else as a non-field error."""
+    """Show a domain error on the fields it names (billing.name -> billing_name), else as a non-field error."""
 
     def add_ledger_error(self, exc: LedgerError) -> None:
-        placed = False
-        for key, messages in (exc.errors or {}).items():
-            field = FIELD_OF_ERROR.get(key, key)
-            target = field if field in self.fields and field != "idempotency_key" else None
-            for message in messages if isinstance(messages, list | tuple) else [messages]:
-                self.add_error(target, str(message))
-                placed = True
-        if not placed:
-            self.add_error(None, exc.detail)
+        renamed = LedgerError(exc.detail, errors={FIELD_OF_ERROR.get(key, key): messages
+                                                  for key, messages in (exc.errors or {}).items()})
+        LedgerActionForm.add_ledger_error(self, renamed)
 
 
 class PurchaseForm(ServiceErrorsMixin, forms.Form):

@@ -130,6 +130,14 @@ class OrganizationForm(forms.ModelForm):
         help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
                       "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "purchase_expires_in" in self.fields:  # payments: unchanged when a form leaves it out
+            self.fields["purchase_expires_in"].required = False
+
+    def clean_purchase_expires_in(self):
+        return self.cleaned_data.get("purchase_expires_in") or self.instance.purchase_expires_in
+
     def clean(self):
         data = super().clean()
         if self.instance._state.adding:

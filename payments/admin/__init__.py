@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.accounts import ReadOnlyLedgerAdmin
 from ledger.admin.base import ServiceSavingAdmin
 from ledger.admin.money import money
 from ledger.errors import LedgerError
@@ -38,21 +39,8 @@ from . import purchase
 RECORD_PERMISSION = "payments.record_payment"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    list_per_page = 50
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdmin):
+class TopUpAdmin(ReadOnlyLedgerAdmin):
     list_display = ["created_at", "organization", "account", "amount_col", "tax_col", "total_col", "provider",
                     "status", "invoice_number", "receipt_col"]
     list_filter = ["status", "provider", "currency", "origin"]
@@ -178,7 +166,7 @@ def record_invoice_payment_view(model_admin, request, invoice_id):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(ReadOnlyLedgerAdmin):
     list_display = ["received_at", "organization", "provider", "provider_payment_id", "amount_col", "status",
                     "top_up_link", "note"]
     list_filter = ["status", "provider", "currency"]
@@ -212,7 +200,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ProviderEvent)
-class ProviderEventAdmin(ReadOnlyAdmin):
+class ProviderEventAdmin(ReadOnlyLedgerAdmin):
     list_display = ["received_at", "provider", "type", "event_id", "top_up", "outcome"]
     list_filter = ["provider", "type"]
     search_fields = ["event_id", "outcome"]

@@ -171,3 +171,14 @@ def test_finance_records_a_payment_against_a_postpaid_invoice(client, defaults):
     assert payment.amount == Decimal("200") and payment.metadata["invoice"] == str(invoice.pk)
     assert sum(p.amount for p in payment.postings.all()) == 0
     assert "outstanding $100.00" in client.get(url).content.decode()
+
+
+def test_staff_set_the_purchase_expiry_and_individual_user_credits_on_the_org_page(org, client):
+    client.force_login(user_with_role(selectors.ROLE_PLATFORM_STAFF, "pat"))
+    response = client.post(reverse("admin:ledger_organization_change", args=[org.pk]), {
+        "name": org.name, "timezone": org.timezone, "payment_scheme": "prepaid", "purchase_expires_in": "1Y",
+        "individual_user_credits": "on"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.purchase_expires_in, org.individual_user_credits) == ("1Y", True)
+    assert org.history.first().individual_user_credits is True
