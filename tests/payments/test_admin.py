@@ -182,3 +182,12 @@ def test_staff_set_the_purchase_expiry_and_individual_user_credits_on_the_org_pa
     org.refresh_from_db()
     assert (org.purchase_expires_in, org.individual_user_credits) == ("1Y", True)
     assert org.history.first().individual_user_credits is True
+
+
+def test_platform_staff_buy_on_a_customers_behalf(org, client):
+    staff = user_with_role(selectors.ROLE_PLATFORM_STAFF, "pat")
+    client.force_login(staff)
+    response = client.post(buy_url(org), form_data(org, stage="confirm", account=str(org.accounts.get(
+        name="Marketing").pk)))
+    top_up = TopUp.objects.get()
+    assert response.status_code == 302 and top_up.created_by == staff and top_up.account.name == "Marketing"

@@ -12,10 +12,11 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from ledger import services as ledger
 from ledger.models import Transaction
-from payments import providers
+from payments import auto_recharge, providers
 from payments.errors import ProviderUnavailable
-from payments.models import Payment, TopUp, TopUpStatus
+from payments.models import AutoRecharge, Payment, TopUp, TopUpStatus
 from payments.providers import sandbox
 
 from .conftest import BILLING_MH, BILLING_US
@@ -244,3 +245,69 @@ def test_providers_follow_the_routes_configuration(org, usd_org, settings, razor
     assert [p.name for p in providers.available("INR", "IN")] == []
     settings.PAYMENTS_SANDBOX = True
     assert [p.name for p in providers.available("INR", "IN")] == ["sandbox"]
+
+
+# --- saved payment methods (auto-recharge) -------------------------------------------------------------------
+
+
+def stripe_intent(status="succeeded", **extra) -> dict:
+    return {"id": "pi_auto_1", "object": "payment_intent", "amount": 50000, "amount_received": 50000,
+            "currency": "usd", "status": status, "metadata": {}, **extra}
+
+
+@pytest.fixture
+def usd_rule(usd_org, stripe_on, django_capture_on_commit_callbacks):
+    ledger.credits_grant(actor=ledger.SYSTEM, account=usd_org.master_account, amount="100", expires_in="never")
+    auto_recharge.auto_recharge_save(
+        account=usd_org.master_account, threshold=Decimal("50"), mode="fixed_amount", amount=Decimal("500"),
+        provider="stripe", customer_reference="cus_test_1", payment_method="pm_card_visa", billing=BILLING_US)
+    return django_capture_on_commit_callbacks
+
+
+def spend_usd(account, amount, capture):
+    with capture(execute=True):
+        ledger.charge_create(actor=ledger.SYSTEM, account=account, channel="sms", unit_price=amount, quantity=1)
+
+
+def test_stripe_auto_recharge_charges_the_saved_method_off_session(usd_org, usd_rule, stripe_on):
+    stripe_on.answer("POST", "/v1/payment_intents", stripe_intent())
+    spend_usd(usd_org.master_account, "60", usd_rule)  # 40 < 50
+    [request] = [r for r in stripe_on.requests if r.path == "/v1/payment_intents"]
+    form = request.form()
+    assert (form["customer"], form["payment_method"], form["off_session"], form["confirm"], form["amount"]) == (
+        "cus_test_1", "pm_card_visa", "true", "true", "50000")
+    top_up = TopUp.objects.get()
+    assert top_up.status == TopUpStatus.PAID and top_up.provider_payment_id == "pi_auto_1"
+    usd_org.master_account.refresh_from_db()
+    assert usd_org.master_account.balance == Decimal("540")
+
+
+def test_stripe_declining_the_saved_card_turns_auto_recharge_off(usd_org, usd_rule, stripe_on):
+    stripe_on.answer("POST", "/v1/payment_intents", {"error": {
+        "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds."}}, status=402)
+    spend_usd(usd_org.master_account, "60", usd_rule)
+    assert TopUp.objects.get().status == TopUpStatus.FAILED
+    rule = AutoRecharge.objects.get()
+    assert not rule.enabled and "insufficient funds" in rule.disabled_reason
+
+
+def test_razorpay_auto_recharge_uses_a_recurring_payment_settled_by_the_webhook(org, razorpay_on,
+                                                                                django_capture_on_commit_callbacks):
+    razorpay_on.answer("POST", "/v1/orders", razorpay_order(59000))
+    razorpay_on.answer("POST", "/v1/payments/create/recurring", {
+        "razorpay_payment_id": "pay_rec_1", "razorpay_order_id": "order_test_1", "razorpay_signature": "s"})
+    ledger.credits_grant(actor=ledger.SYSTEM, account=org.master_account, amount="300", expires_in="never")
+    auto_recharge.auto_recharge_save(account=org.master_account, threshold=Decimal("200"), mode="fixed_amount",
+                                     amount=Decimal("500"), provider="razorpay", customer_reference="cust_1",
+                                     payment_method="token_1", billing=BILLING_MH)
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.charge_create(actor=ledger.SYSTEM, account=org.master_account, channel="sms", unit_price="150")
+    top_up = TopUp.objects.get()
+    assert top_up.status == TopUpStatus.PENDING and top_up.provider_reference == "order_test_1"
+    recurring = [r for r in razorpay_on.requests if r.path == "/v1/payments/create/recurring"][0].json()
+    assert (recurring["customer_id"], recurring["token"], recurring["amount"], recurring["recurring"]) == (
+        "cust_1", "token_1", 59000, "1")
+    body = razorpay_webhook(top_up, payment_id="pay_rec_1", amount=59000)
+    assert post_webhook("razorpay", body, HTTP_X_RAZORPAY_SIGNATURE=razorpay_signature(body)).json()["outcome"] == \
+        "paid"
