@@ -75,6 +75,9 @@ class NotificationKind(models.TextChoices):
     CREDITS_EXPIRING = "credits_expiring", "Credits expiring"
     RATECARD_ACTIVATED = "ratecard_activated", "Rate card change in effect"
     RUNWAY = "runway", "Credits running out"
+    TOP_UP_PAID = "top_up_paid", "Credits bought"
+    AUTO_RECHARGE_FAILED = "auto_recharge_failed", "Auto-recharge failed"
+    PAYMENT_REFUND_DUE = "payment_refund_due", "Payment to refund"
 
 
 class NotificationLevel(models.TextChoices):

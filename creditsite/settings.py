@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "ratecards",
     "alerts",
     "apiauth",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -112,6 +113,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-idempotency-keys": {"task": "alerts.tasks.purge_idempotency_keys", "schedule": crontab(minute=7, hour=3)},
     "check-ledger": {"task": "ledger.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
+CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups", "schedule": timedelta(minutes=5)}
 ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails
 
 # Email
@@ -210,6 +212,34 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Eager tasks (no Redis) would log every task run inline with the request.
     "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+}
+
+# --- Payments (buying credits): provider keys, routes, the seller on tax invoices (README, "Configuration").
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+RAZORPAY_KEY_ID = env.str("RAZORPAY_KEY_ID", default="")
+RAZORPAY_KEY_SECRET = env.str("RAZORPAY_KEY_SECRET", default="")
+RAZORPAY_WEBHOOK_SECRET = env.str("RAZORPAY_WEBHOOK_SECRET", default="")
+RAZORPAY_API_BASE = env.str("RAZORPAY_API_BASE", default="https://api.razorpay.com")
+# The built-in sandbox provider serves when no real provider has keys (or when switched on explicitly).
+PAYMENTS_SANDBOX = env.bool("PAYMENTS_SANDBOX", default=not (STRIPE_SECRET_KEY or RAZORPAY_KEY_ID))
+SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-local-only-secret")
+SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")  # default: this site's webhook endpoint
+PAYMENT_ROUTES = env.str("PAYMENT_ROUTES", default="INR=razorpay,stripe,bank_transfer;*=stripe,bank_transfer")
+BANK_TRANSFER_DETAILS = env.str("BANK_TRANSFER_DETAILS", default="")
+TOP_UP_PENDING_HOURS = env.int("TOP_UP_PENDING_HOURS", default=24)
+BANK_TRANSFER_PENDING_DAYS = env.int("BANK_TRANSFER_PENDING_DAYS", default=14)
+PAYMENTS_SELLER = {
+    "code": env.str("SELLER_CODE", default="default"),
+    "name": env.str("SELLER_NAME", default="Credits Platform Pvt Ltd"),
+    "address": env.str("SELLER_ADDRESS", default="12 MG Road, Bengaluru 560001, India"),
+    "tax_id": env.str("SELLER_TAX_ID", default="29AAACC1234F1Z4"),
+    "country": env.str("SELLER_COUNTRY", default="IN"),
+    "state": env.str("SELLER_STATE", default="KA"),
+    "invoice_prefix": env.str("SELLER_INVOICE_PREFIX", default="CR"),
+    "financial_year_start_month": env.int("SELLER_FINANCIAL_YEAR_START_MONTH", default=0),  # 0: April in India
+    "timezone": env.str("SELLER_TIMEZONE", default=""),
 }
 
 # Production hardening: on whenever DEBUG is off, so `manage.py check --deploy` passes.

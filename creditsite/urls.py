@@ -21,6 +21,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     re_path(r"^api/v1/health/?$", health, name="health"),
     path("api/v1/", include("creditsite.api_urls")),
+    path("admin/finance/payments/", include("payments.finance_urls")),
     path("admin/finance/", include("ledger.finance.urls")),
+    path("payments/", include("payments.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -48,6 +48,15 @@ def validate_currency(value: str) -> None:
         raise ValidationError(f"{value!r} is not a supported ISO 4217 currency code.")
 
 
+class ExpiresIn(models.TextChoices):
+    ONE_MONTH = "1M", "1 month"
+    TWO_MONTHS = "2M", "2 months"
+    THREE_MONTHS = "3M", "3 months"
+    SIX_MONTHS = "6M", "6 months"
+    ONE_YEAR = "1Y", "1 year"
+    NEVER = "never", "Never"
+
+
 class PaymentScheme(models.TextChoices):
     PREPAID = "prepaid", "Prepaid"
     POSTPAID = "postpaid", "Postpaid"
@@ -63,6 +72,11 @@ class Organization(models.Model):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     payment_scheme = models.CharField(max_length=8, choices=PaymentScheme.choices, default=PaymentScheme.PREPAID)
     credit_management_enabled = models.BooleanField(default=True)
+    purchase_expires_in = models.CharField(
+        max_length=5, choices=ExpiresIn.choices, default=ExpiresIn.NEVER,
+        help_text="Expiry of credits bought through top-ups, counted from the payment in the org's timezone.")
+    individual_user_credits = models.BooleanField(
+        default=False, help_text="Subaccount users buy and manage the credits of their own subaccounts.")
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="administered_organizations",
         help_text="Org admins (master users): they see and steer this org only.",
@@ -85,6 +99,8 @@ class Organization(models.Model):
             models.CheckConstraint(
                 condition=Q(payment_scheme__in=PaymentScheme.values), name="organization_payment_scheme_valid"
             ),
+            models.CheckConstraint(condition=Q(purchase_expires_in__in=ExpiresIn.values),
+                                   name="organization_purchase_expires_in_valid"),
         ]
 
     def __str__(self) -> str:
@@ -194,14 +210,17 @@ class SystemAccount(models.Model):
         EXPIRED = "expired", "Expired credits"
         REMOVALS = "removals", "Removals"
         RECEIVABLES = "receivables", "Receivables"
+        PAYMENTS_CLEARING = "payments_clearing", "Payments clearing"
+        TAX_PAYABLE = "tax_payable", "Tax payable"
 
-    code = models.CharField(max_length=16, choices=Code.choices)
+    code = models.CharField(max_length=20, choices=Code.choices)
     currency = models.CharField(max_length=3)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["code", "currency"], name="one_system_account_per_code_currency"),
-            models.CheckConstraint(condition=Q(code__in=["issued", "purchases", "usage", "expired", "removals", "receivables"]),
+            models.CheckConstraint(condition=Q(code__in=["issued", "purchases", "usage", "expired", "removals",
+                                                         "receivables", "payments_clearing", "tax_payable"]),
                                    name="system_account_code_valid"),
         ]
 
@@ -214,15 +233,6 @@ class LotSource(models.TextChoices):
     PURCHASE = "purchase", "Purchase"
     TRANSFER = "transfer", "Transfer"
     REFUND = "refund", "Refund"
-
-
-class ExpiresIn(models.TextChoices):
-    ONE_MONTH = "1M", "1 month"
-    TWO_MONTHS = "2M", "2 months"
-    THREE_MONTHS = "3M", "3 months"
-    SIX_MONTHS = "6M", "6 months"
-    ONE_YEAR = "1Y", "1 year"
-    NEVER = "never", "Never"
 
 
 class CreditLot(models.Model):

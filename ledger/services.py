@@ -37,6 +37,7 @@ from .errors import (
     LedgerError,
     TransferNotAllowed,
 )
+from .events import balances_changed
 from .models import (
     QUANTUM,
     ZERO,
@@ -317,8 +318,9 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
 
 
 def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
-    """Change name, timezone, payment scheme or the credit-management switch (recorded in history)."""
-    allowed = {"name", "timezone", "credit_management_enabled", "payment_scheme"}
+    """Change name, timezone, payment scheme, purchase settings or the credit-management switch (in history)."""
+    allowed = {"name", "timezone", "credit_management_enabled", "payment_scheme",
+               "purchase_expires_in", "individual_user_credits"}  # the last two: payments (buying credits)
     unknown = set(changes) - allowed
     if unknown:
         raise InvalidOperation(errors={name: ["This field cannot be changed."] for name in unknown})
@@ -592,9 +594,10 @@ def _save_account(account: Account) -> None:
 
 
 def _balances_changed(*account_ids) -> None:
-    from alerts.hooks import balances_changed
+    from alerts.hooks import balances_changed as alerts_balances_changed
 
-    balances_changed(list(account_ids))
+    alerts_balances_changed(list(account_ids))
+    balances_changed.send_robust(sender=Account, account_ids=list(account_ids))
 
 
 # --- credits ----------------------------------------------------------------------------------

@@ -56,3 +56,24 @@ def run_sql_file(name: str, restores: tuple[str, ...] = ()) -> migrations.RunPyt
         return run
 
     return migrations.RunPython(apply(0), apply(1))
+
+
+def sqlite_guards_rebuilt(*operations) -> list:
+    """Schema operations that rebuild ledger tables on SQLite, wrapped so the 0012 guard triggers survive.
+
+    SQLite rebuilds a table for AddField with a default or a changed CHECK constraint, which drops the
+    table's triggers and fails on triggers of other tables that name it. The guards of 0012 are
+    dropped before the operations and created again after them; PostgreSQL keeps its triggers across
+    ALTER TABLE, so nothing extra runs there.
+    """
+
+    def guards(direction: int):
+        def run(apps, schema_editor):
+            if schema_editor.connection.vendor == "sqlite":
+                for statement in _statements(_parts("0012_ledger_references", "sqlite")[direction]):
+                    schema_editor.execute(statement, params=None)
+
+        return run
+
+    drop, create = guards(1), guards(0)
+    return [migrations.RunPython(drop, create), *operations, migrations.RunPython(create, drop)]

@@ -125,9 +125,18 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "admins"]
+        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "admins",
+                  "purchase_expires_in", "individual_user_credits"]
         help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
                       "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "purchase_expires_in" in self.fields:  # payments: unchanged when a form leaves it out
+            self.fields["purchase_expires_in"].required = False
+
+    def clean_purchase_expires_in(self):
+        return self.cleaned_data.get("purchase_expires_in") or self.instance.purchase_expires_in
 
     def clean(self):
         data = super().clean()
@@ -239,6 +248,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                                        "credit_management_enabled", "admins"]})]
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme",
                                    "credit_management_enabled", "created_at"]}),
+                ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
                 ("Org admins", {"fields": ["admins"], "classes": ["collapse"],
                                 "description": "Users who see and steer this org only (they need is_staff "
                                                "and the Org admin group to log in)."})]
@@ -313,8 +323,8 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                 obj.pk, obj.wallet_id, obj.created_at = created.pk, created.wallet_id, created.created_at
                 obj._state.adding, obj._state.db = False, created._state.db
                 return
-            changes = {name: data[name] for name in ("name", "timezone", "payment_scheme")
-                       if name in form.changed_data}
+            changes = {name: data[name] for name in ("name", "timezone", "payment_scheme", "purchase_expires_in",
+                                                     "individual_user_credits") if name in form.changed_data}
             if changes:
                 services.organization_update(actor=actor, organization=obj, **changes)
         except LedgerError as exc:  # the form's clean() pre-checks these; only a race lands here

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from apiauth.services import service_token_create
 from ledger import services
+from payments.services import top_up_create
 from tests.factories import SYSTEM, funded_account
 
 from .helpers import with_rate_card
@@ -83,7 +84,11 @@ def real_ids(db) -> dict:
     account = funded_account("1000")
     with_rate_card(account.organization)
     hold = services.hold_create(actor=SYSTEM, account=account, amount="10")
-    return {"accounts": str(account.pk), "organizations": str(account.organization_id), "holds": str(hold.pk)}
+    top_up = top_up_create(actor=SYSTEM, account=account, amount="500", provider="sandbox",
+                           billing={"name": "Fuzz", "address": "1 Road", "country": "IN", "state": "KA"},
+                           base_url="http://testserver/")
+    return {"accounts": str(account.pk), "organizations": str(account.organization_id), "holds": str(hold.pk),
+            "top-ups": str(top_up.pk)}
 
 
 def use_real_ids(case, ids: dict) -> None:

@@ -36,6 +36,7 @@ PROBES = {
     "delete referenced account": f"DELETE FROM ledger_account WHERE id = '{master.pk.hex}'",
     "delete referenced lot": f"DELETE FROM ledger_creditlot WHERE id = {lot.pk}",
     "delete system account": f"DELETE FROM ledger_systemaccount WHERE id = {issued.pk}",
+    "delete referenced organization": f"DELETE FROM ledger_organization WHERE id = '{organization.pk.hex}'",
 }
 for name, sql in PROBES.items():
     try:

@@ -46,9 +46,15 @@ def _manage(*args, env=None):
 def test_production_settings_pass_check_deploy():
     result = _manage("check", "--deploy", "--fail-level", "WARNING",
                      env={"DEBUG": "false", "DJANGO_SETTINGS_MODULE": "creditsite.settings",
-                          "EMAIL_URL": "smtp+tls://alerts:pw@smtp.example.com:587",
+                          "EMAIL_URL": "smtp+tls://alerts:pw@smtp.example.com:587", "PAYMENTS_SANDBOX": "false",
                           "SECRET_KEY": "a-real-production-secret-key-with-plenty-of-entropy-8c1f9e2d7b"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_the_sandbox_payment_provider():
+    result = _manage("check", "--deploy", env={"DEBUG": "false", "DJANGO_SETTINGS_MODULE": "creditsite.settings",
+                                               "PAYMENTS_SANDBOX": "true"})
+    assert result.returncode != 0 and "payments.E001" in result.stdout + result.stderr
 
 
 def test_ci_refuses_to_test_on_sqlite(tmp_path):

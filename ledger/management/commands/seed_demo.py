@@ -115,6 +115,7 @@ class Command(BaseCommand):
         services.hold_create(actor=services.Actor(service="campaign-engine"), account=marketing, amount="1500",
                              reference="Diwali campaign", expires_in_seconds=3 * 86400)
         services.lots_expire(at=now)
+        self._purchases(acme, support, now)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data loaded: {acme.name} (wallet {acme.wallet_id}) and {globex.name} (wallet {globex.wallet_id}), "
             f"{count} charges over 31 days."))
@@ -123,6 +124,34 @@ class Command(BaseCommand):
         _, platform_token = service_token_create(name="provisioning", scopes=["manage"], all_organizations=True)
         self.stdout.write(f"Demo API tokens (shown once): acme-otp-sender (charge, {acme.name} only) {acme_token}; "
                           f"provisioning (manage, all orgs) {platform_token}")
+
+    def _purchases(self, acme, support, now):
+        """A paid top-up with its tax invoice, a pending one (its banner shows on Acme's pages), an auto-recharge."""
+        try:
+            from django.conf import settings
+
+            from payments import auto_recharge
+            from payments import services as payments
+            from payments.providers.base import Event
+        except ImportError:  # the payments app is not installed
+            return
+        if not settings.PAYMENTS_SANDBOX:
+            self.stdout.write("The sandbox payment provider is off: no demo top-ups.")
+            return
+        billing = {"name": "Acme Retail India Pvt Ltd", "address": "4 Brigade Road, Bengaluru 560025",
+                   "country": "IN", "state": "KA", "tax_id": "29AAACC1234F1Z4", "email": "accounts@acme.example"}
+        base_url = "http://127.0.0.1:8000/"
+        paid = payments.top_up_create(actor=SEED, account=acme.master_account, amount="5000", billing=billing,
+                                      provider="sandbox", base_url=base_url, at=now - timedelta(days=3))
+        payments.payment_event_process(provider="sandbox", at=now - timedelta(days=3), event=Event(
+            event_id="demo-paid", type="payment.succeeded", outcome="succeeded", payload={"demo": True},
+            top_up_id=str(paid.pk), payment_id="sbx_pay_demo_1", amount=paid.total, currency=paid.currency))
+        payments.top_up_create(actor=SEED, account=acme.master_account, amount="2500",
+                               billing={**billing, "state": "MH", "address": "1 Marine Drive, Mumbai 400020",
+                                        "tax_id": ""}, provider="sandbox", base_url=base_url)
+        auto_recharge.auto_recharge_save(account=support, threshold="1000", mode="fixed_amount", amount="2000",
+                                         max_per_day=2, provider="sandbox", payment_method="pm_sandbox_ok",
+                                         billing=billing)
 
     def _rate_card(self, organization, rates):
         try:

@@ -1,0 +1,73 @@
+"""Who may buy credits for which account, and which top-ups and payments a user sees."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from ledger.models import Account, BalanceMode, Organization
+from ledger.selectors import accounts_for, is_org_admin_of, organizations_for, sees_all_organizations
+
+from .models import Payment, TopUp, TopUpStatus
+
+BUY_PERMISSION = "ledger.buy_credits"
+
+
+def may_buy(user, account: Account) -> bool:
+    """Whether a user may buy credits for an account.
+
+    Needs the buy_credits permission and an account that holds its own funds; then org admins (and
+    platform staff) buy for any such account of the org, a subaccount user for the subaccounts they
+    own when the org has individual user credits on.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(BUY_PERMISSION):
+        return False
+    if account.balance_mode != BalanceMode.OWN:
+        return False
+    organization = account.organization
+    if is_org_admin_of(user, organization):
+        return True
+    return account.owner_id == user.pk and organization.individual_user_credits
+
+
+def purchasable_accounts(user, organization: Organization) -> list[Account]:
+    """The accounts of an org a user may buy credits for: master first, then subaccounts by name."""
+    accounts = (accounts_for(user).filter(organization=organization, balance_mode=BalanceMode.OWN)
+                .select_related("organization").order_by("-is_master", "name"))
+    return [account for account in accounts if may_buy(user, account)]
+
+
+def organizations_to_buy_for(user) -> QuerySet[Organization]:
+    """Orgs in which a user may buy for at least one account (staff: every org)."""
+    if not getattr(user, "is_authenticated", False) or not user.has_perm(BUY_PERMISSION):
+        return Organization.objects.none()
+    if sees_all_organizations(user) or user.is_superuser:
+        return organizations_for(user)
+    return Organization.objects.filter(Q(admins=user) | Q(accounts__owner=user, individual_user_credits=True)
+                                       ).distinct()
+
+
+def top_ups_for(user) -> QuerySet[TopUp]:
+    """Top-ups a user sees: every one for staff and finance, their orgs' for org admins, their own
+    subaccounts' for subaccount users."""
+    if not getattr(user, "is_authenticated", False):
+        return TopUp.objects.none()
+    if sees_all_organizations(user):
+        return TopUp.objects.all()
+    return TopUp.objects.filter(Q(organization__admins=user) | Q(account__owner=user)).distinct()
+
+
+def payments_for(user) -> QuerySet[Payment]:
+    if sees_all_organizations(user):
+        return Payment.objects.all()
+    return Payment.objects.filter(organization__admins=user)
+
+
+def pending_top_ups(user, organization: Organization | None = None) -> list[TopUp]:
+    """Pending, unexpired top-ups the user could complete or cancel (in one org, or in every org of theirs)."""
+    queryset = TopUp.objects.filter(status=TopUpStatus.PENDING, expires_at__gt=timezone.now())
+    if organization is not None:
+        queryset = queryset.filter(organization=organization)
+    elif sees_all_organizations(user):
+        return []  # staff see an org's pending payments on that org's pages, not on every page
+    queryset = queryset.filter(pk__in=top_ups_for(user).values("pk"))
+    rows = queryset.select_related("account__organization").order_by("created_at")[:10]
+    return [top_up for top_up in rows if may_buy(user, top_up.account)]
