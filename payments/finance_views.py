@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from ledger.finance.csv import csv_response, safe_text, stream_rows
+from ledger.finance.csv import csv_response, stream_rows
 from ledger.finance.filters import local_midnight
 from ledger.finance.forms import ReportRangeForm
 from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
@@ -36,14 +36,14 @@ def _csv(table: str, organizations, start, end):
                  row["for_top_ups"], row["for_invoices"]) for row in reports.payments_received(organizations, start, end))
     elif table == "tax":
         header = ["month", "currency", "tax_line", "rate_percent", "invoices", "amount"]
-        rows = ((row["month"].strftime("%Y-%m"), row["currency"], safe_text(row["name"]), row["rate"],
+        rows = ((row["month"].strftime("%Y-%m"), row["currency"], row["name"], row["rate"],
                  row["invoices"], row["amount"]) for row in reports.tax_collected(organizations, start, end))
     elif table == "open":
         header = ["created_at", "status", "organization", "wallet_id", "account", "amount", "tax", "total",
                   "currency", "provider", "reference", "failure_reason", "top_up_id"]
-        rows = ((t.created_at.isoformat(), t.status, safe_text(t.organization.name), t.organization.wallet_id,
-                 safe_text(t.account.name), t.amount, t.tax, t.total, t.currency, t.provider,
-                 safe_text(t.provider_reference), safe_text(t.failure_reason), t.pk)
+        rows = ((t.created_at.isoformat(), t.status, t.organization.name, t.organization.wallet_id,
+                 t.account.name, t.amount, t.tax, t.total, t.currency, t.provider,
+                 t.provider_reference, t.failure_reason, t.pk)
                 for t in reports.open_top_ups(organizations, start, end))
     else:
         header = ["currency", "payments_received", "credits_purchased", "tax", "payments_clearing", "difference"]

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from ledger.api.idempotency import fingerprint, idempotency_key, key_parameter, respond
 from ledger.api.pagination import KeysetPagination, paginated
-from ledger.api.permissions import actor_for, is_service
+from ledger.api.permissions import actor_for, is_service, visible_organizations
 from ledger.api.schema import responses
 from ledger.api.views import ID, ApiView, get_account, validated
 
@@ -38,7 +38,10 @@ def get_top_up(request, pk) -> TopUp:
         top_up_id = uuid.UUID(str(pk))
     except ValueError:
         raise exceptions.NotFound(f"No top-up {pk}.")
-    top_ups = TopUp.objects.all() if is_service(request) else top_ups_for(request.user)
+    if is_service(request):  # a token sees the top-ups of its orgs only
+        top_ups = TopUp.objects.filter(organization__in=visible_organizations(request).values("pk"))
+    else:
+        top_ups = top_ups_for(request.user)
     top_up = top_ups.select_related("account__organization", "organization").filter(pk=top_up_id).first()
     if top_up is None:
         raise exceptions.NotFound(f"No top-up {pk}.")

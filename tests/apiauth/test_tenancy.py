@@ -13,14 +13,17 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from ledger import services
 from ledger.models import Account, Hold, Organization, Transaction
+from payments.models import TopUp
 from ratecards.models import RateCardVersion
 from tests.api.helpers import token_client, with_rate_card
 from tests.factories import SYSTEM, funded_account, make_subaccount
+from tests.payments.conftest import BILLING_KA, ensure_payment_defaults
+from tests.payments.helpers import start_top_up
 
 pytestmark = pytest.mark.django_db
 
-# Endpoints that hold no org's data.
-NOT_ORG_SCOPED = {"api-channels", "api-schema", "api-docs"}
+# Endpoints that hold no org's data (provider webhooks are authenticated by the provider's signature).
+NOT_ORG_SCOPED = {"api-channels", "api-schema", "api-docs", "api-payment-webhook"}
 
 
 @dataclass
@@ -29,6 +32,7 @@ class Tenant:
     master: Account
     sub: Account
     hold: Hold
+    top_up: TopUp
 
 
 def _tenant(name: str) -> Tenant:
@@ -36,12 +40,14 @@ def _tenant(name: str) -> Tenant:
     with_rate_card(master.organization)
     sub = make_subaccount(master.organization, name=f"{name} team")
     hold = services.hold_create(actor=SYSTEM, account=master, amount="5")
-    return Tenant(org=master.organization, master=master, sub=sub, hold=hold)
+    top_up = start_top_up(master)
+    return Tenant(org=master.organization, master=master, sub=sub, hold=hold, top_up=top_up)
 
 
 def _requests(own: Tenant, target: Tenant) -> dict[str, list[tuple[str, str, dict | None]]]:
     """Per URL name, the requests a token of `own` makes against `target`'s objects (method, path, body)."""
     org, master, sub, hold = f"{target.org.pk}", f"{target.master.pk}", f"{target.sub.pk}", f"{target.hold.pk}"
+    top_up = f"{target.top_up.pk}"
     charge = {"channel": "sms", "country": "IN", "traffic": "transactional"}
     return {
         "api-organization": [("GET", f"organizations/{org}", None), ("PATCH", f"organizations/{org}", {"name": "X"})],
@@ -71,6 +77,11 @@ def _requests(own: Tenant, target: Tenant) -> dict[str, list[tuple[str, str, dic
                            {"rates": [{"channel": "sms", "country": None, "category": None, "unit_price": "0"}]})],
         "api-rate-card-history": [("GET", f"organizations/{org}/rate-card/history", None)],
         "api-estimates": [("POST", "estimates", {"account": master, "channel": "sms", "audience_size": 10})],
+        "api-account-top-ups": [("GET", f"accounts/{master}/top-ups", None),
+                                ("POST", f"accounts/{master}/top-ups", {"amount": "1000", "billing": BILLING_KA})],
+        "api-top-up": [("GET", f"top-ups/{top_up}", None)],
+        "api-top-up-cancel": [("POST", f"top-ups/{top_up}/cancel", None)],
+        "api-top-up-receipt": [("GET", f"top-ups/{top_up}/receipt", None)],
     }
 
 
@@ -103,11 +114,13 @@ def _state(tenant: Tenant) -> dict:
         "transactions": Transaction.objects.filter(organization=tenant.org).count(),
         "holds": sorted(Hold.objects.filter(account__organization=tenant.org).values_list("status", "remaining")),
         "rate_cards": RateCardVersion.objects.filter(organization=tenant.org).count(),
+        "top_ups": sorted(TopUp.objects.filter(organization=tenant.org).values_list("status", "amount")),
     }
 
 
 @pytest.fixture
 def tenants():
+    ensure_payment_defaults()
     return _tenant("Alpha"), _tenant("Bravo")
 
 
