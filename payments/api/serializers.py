@@ -4,12 +4,12 @@ contract's fields as JSON-safe values. Billing rules (required state in India, G
 from rest_framework import serializers
 
 from ledger.api.fields import AmountField, render_amount
-from ledger.api.serializers import _Rendered, render_datetime
+from ledger.api.serializers import RequestSerializer, _Rendered, render_datetime
 
 from ..models import Provider, TopUp, TopUpStatus
 
 
-class BillingSerializer(serializers.Serializer):
+class BillingSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200)
     address = serializers.CharField(max_length=1000)
     country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. IN.")
@@ -21,7 +21,7 @@ class BillingSerializer(serializers.Serializer):
                                    help_text="Where the receipt is emailed (besides the org's alert recipients).")
 
 
-class TopUpCreateSerializer(serializers.Serializer):
+class TopUpCreateSerializer(RequestSerializer):
     amount = AmountField(help_text="Net amount in the org's currency: the credits granted (tax comes on top).")
     billing = BillingSerializer()
     provider = serializers.ChoiceField(choices=Provider.choices, required=False, allow_null=True, default=None,
