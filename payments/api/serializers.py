@@ -3,7 +3,7 @@ contract's fields as JSON-safe values. Billing rules (required state in India, G
 
 from rest_framework import serializers
 
-from ledger.api.fields import AmountField, render_amount
+from ledger.api.fields import AmountField, CountryField, render_amount
 from ledger.api.serializers import RequestSerializer, _Rendered, render_datetime
 
 from ..models import Provider, TopUp, TopUpStatus
@@ -12,7 +12,7 @@ from ..models import Provider, TopUp, TopUpStatus
 class BillingSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200)
     address = serializers.CharField(max_length=1000)
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. IN.")
+    country = CountryField(help_text="ISO 3166-1 alpha-2, e.g. IN.")
     state = serializers.CharField(max_length=6, required=False, allow_blank=True, default="",
                                   help_text="ISO 3166-2 subdivision without the country (KA, MH); required in India.")
     tax_id = serializers.CharField(max_length=20, required=False, allow_blank=True, default="",

@@ -47,10 +47,17 @@ def unstatable(case) -> str | None:
     if any(isinstance(item, dict) and item.get("recipient") for item in [body, *body.get("items", [])]):
         return "a recipient must be a valid phone number (phonenumbers), more than its E.164 shape"
     items = [body, *[item for item in body.get("items", []) if isinstance(item, dict)]]
-    if any(item.get("category") and item.get("channel") == "whatsapp" for item in items):
-        return "a WhatsApp category is one of the channel's categories"
+    if any(item.get("category") for item in items):
+        return "a category is one of its channel's categories (WhatsApp has four; SMS and email have none)"
+    if any(item.get("hold") for item in items):
+        return "a hold is a hold of the charged account (another one is a field error of the body)"
     if body.get("payment_scheme") == "postpaid":
         return "a postpaid organization needs a credit limit above zero"
+    if "/payments/webhooks/" in case.path:
+        return "a payment webhook carries its provider's signature over the raw body"
+    if case.path.endswith("/top-ups") and case.method.upper() == "POST":
+        return ("a top-up's net amount is within its currency's limits, and the billing state is a subdivision "
+                "of the billing country (and matches the GSTIN)")
     if case.path.endswith("/rate-card") and case.method.upper() == "PUT":
         return "rates are checked as a set by the rate-card service (countries of the channel, duplicates)"
     return None
