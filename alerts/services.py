@@ -24,6 +24,7 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
+from .bounces import deliverable
 from .selectors import alert_settings_for, burn_per_day, recipients_for
 from .webhooks import _enqueue, event_publish
 
@@ -81,7 +82,7 @@ def notification_email(*, notification_id: int) -> list[str]:
                         .select_related("organization", "account").get(pk=notification_id))
         if notification.emailed_to:
             return []
-        recipients = recipients_for(notification.organization)
+        recipients = deliverable(recipients_for(notification.organization))
         if not recipients:
             return []
         alert_email_send(notification=notification, recipients=recipients)

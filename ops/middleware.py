@@ -1,0 +1,63 @@
+"""Request middleware: the request id (X-Request-ID in and out) and the HTTP metrics by route and status."""
+
+import re
+import time
+import uuid
+
+from . import metrics
+
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_META = "HTTP_X_REQUEST_ID"
+# An incoming id is kept when it is 8-128 characters of letters, digits and . _ : - (a UUID, a proxy's
+# hex id, a trace id); anything else is replaced, so log lines never carry a client's arbitrary text.
+WELL_FORMED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{8,128}")
+
+
+def request_id_for(incoming: str | None) -> str:
+    """The id of a request: the caller's X-Request-ID when well-formed, else a new UUID."""
+    if incoming and WELL_FORMED_REQUEST_ID.fullmatch(incoming):
+        return incoming
+    return str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Give each request an id and return it as X-Request-ID.
+
+    The id is written back into the request's headers, where django-structlog's RequestMiddleware
+    (next in line) binds it to every log line of the request and to the headers of the Celery tasks
+    the request enqueues.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_for(request.META.get(REQUEST_ID_META))
+        request.META[REQUEST_ID_META] = request_id
+        request.request_id = request_id
+        request.started_at = time.perf_counter()
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def route_of(request) -> str:
+    """The route name of a request (`api-charges`, `admin:ledger_account_change`), never the raw path."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "unmatched"
+    return match.view_name or match.route or "unnamed"
+
+
+class RequestMetricsMiddleware:
+    """Count every request and time it, by route name, method and status."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        metrics.http_request_recorded(route=route_of(request), method=request.method,
+                                      status=response.status_code, seconds=time.perf_counter() - started)
+        return response
