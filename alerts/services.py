@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ledger.models import Account, BalanceMode, CreditLot, Organization
 
+from .bounces import deliverable
 from .models import (
     AccountAlertState,
     AlertSettings,
@@ -24,7 +25,6 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
-from .bounces import deliverable
 from .selectors import alert_settings_for, burn_per_day, recipients_for
 from .webhooks import _enqueue, event_publish
 

@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 REFUSAL_CODES = ("insufficient_credits", "org_blocked", "no_rate")
+# Routes of the charge path whose refusals are counted (by the error code of the API contract).
+CHARGE_ROUTES = ("api-charges", "api-charges-batch", "api-holds")
+BATCH_ROUTE = "api-charges-batch"
+NOT_REFUSALS = {401, 403, 429}  # authentication and throttling show in the HTTP metrics, not as refusals
 MONEY_ENDPOINTS = ("api-charges", "api-charges-batch", "api-holds", "api-hold-release", "api-transfers",
                    "api-account-credits", "api-account-removals")
 
@@ -83,6 +87,28 @@ def http_request_recorded(*, route: str, method: str, status: int, seconds: floa
     labels = {"route": route, "method": method if method in HTTP_METHODS else "other", "status": str(status)}
     HTTP_REQUESTS.labels(**labels).inc()
     HTTP_LATENCY.labels(**labels).observe(seconds)
+
+
+def api_response_recorded(*, route: str, response) -> None:
+    """What the API's answer tells about the money path: a replay, a refusal's code, a batch's size and
+    the codes of its refused items. Read from the response the contract defines (the `Idempotent-Replayed`
+    header, `{"code"}` bodies, batch `results`), so the views need no instrumentation."""
+    if response.get("Idempotent-Replayed") == "true":
+        idempotent_replay_recorded(endpoint=route)
+        return
+    if route not in CHARGE_ROUTES:
+        return
+    data = getattr(response, "data", None)
+    if not isinstance(data, dict):
+        return
+    if response.status_code >= 400 and response.status_code not in NOT_REFUSALS and isinstance(data.get("code"), str):
+        refusal_recorded(code=data["code"])
+    elif route == BATCH_ROUTE and isinstance(data.get("results"), list):
+        batch_size_recorded(size=len(data["results"]))
+        for result in data["results"]:
+            error = result.get("error") if isinstance(result, dict) else None
+            if isinstance(error, dict) and isinstance(error.get("code"), str):
+                refusal_recorded(code=error["code"])
 
 
 def charge_recorded(*, channel: str, traffic: str, amount, currency: str) -> None:

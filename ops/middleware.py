@@ -50,7 +50,7 @@ def route_of(request) -> str:
 
 
 class RequestMetricsMiddleware:
-    """Count every request and time it, by route name, method and status."""
+    """Count every request and time it, by route name, method and status; note the API's money outcomes."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -58,6 +58,8 @@ class RequestMetricsMiddleware:
     def __call__(self, request):
         started = time.perf_counter()
         response = self.get_response(request)
-        metrics.http_request_recorded(route=route_of(request), method=request.method,
-                                      status=response.status_code, seconds=time.perf_counter() - started)
+        route = route_of(request)
+        metrics.http_request_recorded(route=route, method=request.method, status=response.status_code,
+                                      seconds=time.perf_counter() - started)
+        metrics.api_response_recorded(route=route, response=response)
         return response

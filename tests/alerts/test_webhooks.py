@@ -2,7 +2,6 @@
 `standardwebhooks` library), retries with backoff, the delivery log, test events and redelivery."""
 
 import base64
-import json
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
