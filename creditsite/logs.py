@@ -29,6 +29,9 @@ SENSITIVE_TEXT = [
     (re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE), r"\1 " + REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}"), "whsec_" + REDACTED),
     (re.compile(r"(?<![\d.])(?:\d[ \-]?){12,18}\d(?![\d.])"), REDACTED),
+    # query-string and form parameters: ?token=...&password=...
+    (re.compile(r"\b([\w\-]*(?:token|password|passwd|secret|signature|api[_\-]?key|auth)[\w\-]*)=([^&\s\"']+)",
+                re.IGNORECASE), r"\1=" + REDACTED),
 ]
 # Keys that name things, not secrets: kept although one of their words is in SENSITIVE_WORDS.
 SAFE_KEYS = {"token_name", "token_prefix", "otp_required"}
@@ -116,9 +119,10 @@ def structlog_configure() -> None:
 
 
 def _renderer(log_format: str):
+    # Tracebacks are rendered first, so that secrets in exception messages are scrubbed too.
     if log_format == "json":
-        return [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
-    return [structlog.dev.ConsoleRenderer(colors=False)]
+        return [structlog.processors.dict_tracebacks, scrub_processor, structlog.processors.JSONRenderer()]
+    return [structlog.processors.format_exc_info, scrub_processor, structlog.dev.ConsoleRenderer(colors=False)]
 
 
 def logging_config(*, log_format: str, level: str, eager_tasks: bool) -> dict:

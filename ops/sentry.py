@@ -17,9 +17,20 @@ DENYLIST = [*DEFAULT_DENYLIST, "secret", "otp_token", "card", "card_number", "cv
             "webhook_secret", "metrics_token"]
 
 
+def _scrub_frame(frame: dict) -> None:
+    """Local variables of our own code, scrubbed; none of library frames (SQL parameters, sessions, environ)."""
+    if not isinstance(frame.get("vars"), dict):
+        return
+    if frame.get("in_app") is False:
+        frame["vars"] = {}
+    else:
+        frame["vars"] = scrub(frame["vars"])
+
+
 def before_send(event: dict, hint: dict | None = None) -> dict:
     """Mask what Sentry's scrubber does not know: request headers and body, cookies, query strings,
-    exception messages and breadcrumbs holding tokens, card numbers or billing data."""
+    exception messages, local variables and breadcrumbs holding tokens, card numbers or billing data.
+    Library frames lose their local variables altogether (SQL parameters carry session keys)."""
     request = event.get("request")
     if isinstance(request, dict):
         for part in ("headers", "data", "env"):
@@ -35,8 +46,10 @@ def before_send(event: dict, hint: dict | None = None) -> dict:
         if isinstance(exception.get("value"), str):
             exception["value"] = scrub_text(exception["value"])
         for frame in (exception.get("stacktrace") or {}).get("frames") or []:
-            if isinstance(frame.get("vars"), dict):
-                frame["vars"] = scrub(frame["vars"])
+            _scrub_frame(frame)
+    for thread in (event.get("threads") or {}).get("values") or []:
+        for frame in (thread.get("stacktrace") or {}).get("frames") or []:
+            _scrub_frame(frame)
     if isinstance(event.get("logentry"), dict):
         event["logentry"] = scrub(event["logentry"])
     breadcrumbs = event.get("breadcrumbs")
