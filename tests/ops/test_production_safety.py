@@ -37,6 +37,15 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     assert given.stdout.strip() == "from-the-environment-1234"
 
 
+def test_check_deploy_accepts_an_email_provider_instead_of_smtp():
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "creditsite.settings",
+                                 "SECRET_KEY": "a-real-production-secret-key-with-plenty-of-entropy-8c1f9e2d7b",
+                                 "EMAIL_PROVIDER": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "pm-token"})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_forwarded_proto_is_believed_only_behind_a_trusted_proxy():
     code = "print(getattr(settings, 'SECURE_PROXY_SSL_HEADER', None), settings.AXES_IPWARE_META_PRECEDENCE_ORDER)"
     direct = _settings_probe(code, DEBUG="false", SECRET_KEY="k" * 50)
