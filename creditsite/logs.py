@@ -23,12 +23,12 @@ SENSITIVE_WORDS = {"password", "passwd", "pwd", "secret", "secrets", "token", "t
 CARD_WORDS = {"number", "no", "cvv", "cvc", "expiry", "exp", "holder", "details", "data"}
 SENSITIVE_PHRASES = ("api_key", "api-key", "payment_method", "payment_details", "private_key")
 # Values that are secrets whatever key they sit under: service tokens, bearer credentials, webhook
-# secrets, and card-number-like runs of 13-19 digits.
+# secrets, and card numbers (13-19 digits, spaces or dashes between, Luhn-valid, not inside an id).
 SENSITIVE_TEXT = [
     (re.compile(r"\bcst_[A-Za-z0-9_\-]{8,}"), "cst_" + REDACTED),
     (re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=\-]{8,}", re.IGNORECASE), r"\1 " + REDACTED),
     (re.compile(r"\bwhsec_[A-Za-z0-9+/=]{8,}"), "whsec_" + REDACTED),
-    (re.compile(r"(?<![\d.])(?:\d[ \-]?){12,18}\d(?![\d.])"), REDACTED),
+    (re.compile(r"(?<![\w.\-])(?:\d[ \-]?){12,18}\d(?![\w.\-])"), "card"),
     # query-string and form parameters: ?token=...&password=...
     (re.compile(r"\b([\w\-]*(?:token|password|passwd|secret|signature|api[_\-]?key|auth)[\w\-]*)=([^&\s\"']+)",
                 re.IGNORECASE), r"\1=" + REDACTED),
@@ -47,10 +47,25 @@ def sensitive_key(key: str) -> bool:
                 or ("card" in words and (words & CARD_WORDS or lowered == "card")))
 
 
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum every payment card number satisfies."""
+    total = 0
+    for position, digit in enumerate(int(d) for d in reversed(digits)):
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _card(match: re.Match) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return REDACTED if luhn_valid(digits) else match.group(0)
+
+
 def scrub_text(text: str) -> str:
     """Mask secrets that appear inside free text (a message, a URL, an exception string)."""
     for pattern, replacement in SENSITIVE_TEXT:
-        text = pattern.sub(replacement, text)
+        text = pattern.sub(_card if replacement == "card" else replacement, text)
     return text
 
 

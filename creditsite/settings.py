@@ -243,7 +243,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_META_PRECEDENCE_ORDER = _CLIENT_ADDRESS_HEADERS
 AXES_IPWARE_PROXY_COUNT = 1 if TRUSTED_PROXY else None
-AXES_VERBOSE = False  # one log line per failure or lockout (ops.logs), no banner
+AXES_VERBOSE = False  # no start-up banner in the logs
 # django-otp: staff sign in with password and a TOTP code (or a one-time static code); a session
 # without a verified device counts as logged out. On by default whenever DEBUG is off.
 ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=not DEBUG)

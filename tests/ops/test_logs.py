@@ -10,7 +10,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Permission
 
-from creditsite.logs import logging_config, scrub
+from creditsite.logs import logging_config, scrub, scrub_text
 from ops.logs import money_action_log
 from tests.api.helpers import token_client
 from tests.factories import UserFactory, funded_account
@@ -109,6 +109,14 @@ def test_secrets_are_scrubbed_from_log_lines(logs):
         assert secret not in text
     assert line["rate_card_version"] == 3 and line["idempotency_key"] == "k-1"  # names, not secrets, are kept
     assert line["event"] == "retrying with Authorization: Bearer cst_[redacted] for card [redacted]"
+
+
+def test_card_numbers_are_masked_but_ids_and_amounts_are_not():
+    assert scrub_text("card 4111-1111-1111-1111 declined") == "card [redacted] declined"
+    kept = ("task a264b85d-88aa-4deb-a123-456789012345 done", "order 1234567890123 (not a card: checksum)",
+            "amount 12345678901234.500000", "+919812345678")
+    for text in kept:
+        assert scrub_text(text) == text
 
 
 def test_scrub_walks_nested_data():
