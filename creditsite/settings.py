@@ -221,10 +221,8 @@ if not DEBUG:
 # then are those headers believed (HTTPS detection here, client addresses for throttles and logs);
 # without a proxy any client could send them.
 TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
-_CLIENT_ADDRESS_HEADERS = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY else ("REMOTE_ADDR",)
 if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-IPWARE_META_PRECEDENCE_ORDER = _CLIENT_ADDRESS_HEADERS  # django-ipware: client address in request logs
 
 INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "ops.apps.CreditsAdminConfig"
 INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
@@ -241,8 +239,7 @@ AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_META_PRECEDENCE_ORDER = _CLIENT_ADDRESS_HEADERS
-AXES_IPWARE_PROXY_COUNT = 1 if TRUSTED_PROXY else None
+AXES_CLIENT_IP_CALLABLE = "ops.middleware.client_address"  # REMOTE_ADDR, or the proxy's when TRUSTED_PROXY
 AXES_VERBOSE = False  # no start-up banner in the logs
 # django-otp: staff sign in with password and a TOTP code (or a one-time static code); a session
 # without a verified device counts as logged out. On by default whenever DEBUG is off.
@@ -265,6 +262,7 @@ logs.structlog_configure()
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # ops.middleware.RequestIdMiddleware vets it first
 DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logs.DEBUG  # request_started: only the finished line counts
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # ops.middleware binds `ip` (TRUSTED_PROXY-aware)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Metrics at /metrics for Prometheus, for a bearer token only (no token set: the endpoint is off).

@@ -1,8 +1,12 @@
 """Request middleware: the request id (X-Request-ID in and out) and the HTTP metrics by route and status."""
 
+import ipaddress
 import re
 import time
 import uuid
+
+import structlog
+from django.conf import settings
 
 from . import metrics
 
@@ -20,12 +24,24 @@ def request_id_for(incoming: str | None) -> str:
     return str(uuid.uuid4())
 
 
+def client_address(request) -> str:
+    """The client's IP address: REMOTE_ADDR, or with TRUSTED_PROXY the address our proxy appended last to
+    X-Forwarded-For (earlier entries are whatever the client sent). Used by request logs and the login throttle."""
+    if settings.TRUSTED_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    return request.META.get("REMOTE_ADDR", "")
+
+
 class RequestIdMiddleware:
-    """Give each request an id and return it as X-Request-ID.
+    """Give each request an id and return it as X-Request-ID; bind the client address for the log lines.
 
     The id is written back into the request's headers, where django-structlog's RequestMiddleware
     (next in line) binds it to every log line of the request and to the headers of the Celery tasks
-    the request enqueues.
+    the request enqueues (it clears the bound context when the request ends).
     """
 
     def __init__(self, get_response):
@@ -36,6 +52,7 @@ class RequestIdMiddleware:
         request.META[REQUEST_ID_META] = request_id
         request.request_id = request_id
         request.started_at = time.perf_counter()
+        structlog.contextvars.bind_contextvars(ip=client_address(request))
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response

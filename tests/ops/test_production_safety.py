@@ -12,6 +12,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from ops.middleware import client_address
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,11 +48,20 @@ def test_check_deploy_accepts_an_email_provider_instead_of_smtp():
 
 
 def test_forwarded_proto_is_believed_only_behind_a_trusted_proxy():
-    code = "print(getattr(settings, 'SECURE_PROXY_SSL_HEADER', None), settings.AXES_IPWARE_META_PRECEDENCE_ORDER)"
+    code = "print(getattr(settings, 'SECURE_PROXY_SSL_HEADER', None), settings.TRUSTED_PROXY)"
     direct = _settings_probe(code, DEBUG="false", SECRET_KEY="k" * 50)
-    assert direct.stdout.strip() == "None ('REMOTE_ADDR',)"
+    assert direct.stdout.strip() == "None False"
     proxied = _settings_probe(code, DEBUG="false", SECRET_KEY="k" * 50, TRUSTED_PROXY="true")
-    assert proxied.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https') ('HTTP_X_FORWARDED_FOR', 'REMOTE_ADDR')"
+    assert proxied.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https') True"
+
+
+def test_the_client_address_comes_from_the_proxy_only_when_trusted(settings, rf):
+    request = rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    settings.TRUSTED_PROXY = False
+    assert client_address(request) == "10.0.0.5"
+    settings.TRUSTED_PROXY = True
+    assert client_address(request) == "203.0.113.7"  # what our proxy appended, not what the client wrote
+    assert client_address(rf.get("/", REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="junk")) == "10.0.0.5"
 
 
 def test_production_defaults_switch_the_login_throttle_and_otp_on():
@@ -89,6 +99,8 @@ def test_admin_login_locks_out_after_repeated_failures(client):
     assert "_auth_user_id" not in client.session
     other = _login(client, "someone-else", "wrong")  # the lockout is per username and address
     assert other.status_code == 200
+    elsewhere = client.post("/admin/login/", {"username": "ops", "password": "wrong"}, REMOTE_ADDR="192.0.2.9")
+    assert elsewhere.status_code == 200
     reset(username="ops")  # what `manage.py axes_reset_username ops` does
     assert _login(client, "ops", "right-password-1").status_code == 302
 
