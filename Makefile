@@ -21,11 +21,13 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+# Local runs have DEBUG on: readable logs, a local signing key, no login throttle or second factor.
+run: export DEBUG = 1
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py ensure_admin_user
-	DEBUG=1 bash scripts/serve.sh $(HOST) $(PORT)
+	bash scripts/serve.sh $(HOST) $(PORT)
 
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
@@ -35,7 +37,7 @@ lint: install
 	$(PY) -m ruff check .
 
 jobs: install
-	$(PY) manage.py run_jobs
+	DEBUG=1 $(PY) manage.py run_jobs
 
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/run.py

@@ -4,21 +4,20 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.selectors import organizations_for, sees_all_organizations
 
-from . import services
+from . import bounces, services, webhooks
 from .models import (
+    SUBSCRIBABLE_EVENTS,
     AlertSettings,
-    DeliveryStatus,
+    EmailEvent,
     Notification,
     WebhookDelivery,
     WebhookEndpoint,
-    WebhookEvent,
     default_threshold,
 )
 
@@ -144,7 +143,8 @@ class NotificationAdmin(OrgScopedAdmin, admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple)
+    events = forms.MultipleChoiceField(choices=[(event.value, event.label) for event in SUBSCRIBABLE_EVENTS],
+                                       widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = WebhookEndpoint
@@ -158,10 +158,17 @@ class WebhookEndpointAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
     list_filter = ["is_active"]
     list_select_related = ["organization"]
     search_fields = ["url", "organization__name", "organization__wallet_id"]
+    actions = ["send_test_event"]
 
     @admin.display(description="Events")
     def event_list(self, obj):
         return ", ".join(obj.events)
+
+    @admin.action(description="Send a test event (webhook.test) to the selected endpoints", permissions=["change"])
+    def send_test_event(self, request, queryset):
+        deliveries = [webhooks.endpoint_test_send(endpoint=endpoint) for endpoint in queryset]
+        self.message_user(request, f"{len(deliveries)} test event(s) queued: see Webhook deliveries for the "
+                                   "outcome.", messages.SUCCESS)
 
 
 @admin.register(WebhookDelivery)
@@ -182,12 +189,40 @@ class WebhookDeliveryAdmin(OrgScopedAdmin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected deliveries again", permissions=["change"])
+    @admin.action(description="Redeliver the selected deliveries (same webhook-id, fresh attempts)",
+                  permissions=["change"])
     def redeliver(self, request, queryset):
-        from .tasks import deliver_webhook
+        count = webhooks.deliveries_redeliver(deliveries=queryset)
+        self.message_user(request, f"{count} delivery(ies) queued again.", messages.SUCCESS)
 
-        ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
-        queryset.update(status=DeliveryStatus.PENDING, attempts=0)
-        for delivery_id in ids:
-            transaction.on_commit(lambda pk=delivery_id: deliver_webhook.delay(pk))
-        self.message_user(request, f"{len(ids)} delivery(ies) queued again.", messages.SUCCESS)
+
+@admin.register(EmailEvent)
+class EmailEventAdmin(admin.ModelAdmin):
+    """Bounces and complaints reported by the email provider; alert emails skip addresses with an open one."""
+
+    list_display = ["occurred_at", "recipient", "event", "provider", "reason_short", "is_open"]
+    list_filter = ["event", "provider", ("cleared_at", admin.EmptyFieldListFilter)]
+    search_fields = ["recipient", "message_id"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = ["recipient", "event", "provider", "occurred_at", "received_at", "message_id",
+                       "provider_event_id", "reason", "cleared_at"]
+    actions = ["clear"]
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj):
+        return (obj.reason[:80] + "…") if len(obj.reason) > 80 else obj.reason
+
+    @admin.display(boolean=True, description="Blocks alert emails")
+    def is_open(self, obj):
+        return obj.cleared_at is None and bounces.email_event_suppresses(obj)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Allow alert emails to these addresses again", permissions=["change"])
+    def clear(self, request, queryset):
+        count = bounces.email_events_clear(events=queryset)
+        self.message_user(request, f"{count} event(s) cleared.", messages.SUCCESS)

@@ -1,4 +1,4 @@
-"""App config."""
+"""App config: connects the email provider's tracking webhooks (anymail) to the bounce records."""
 
 from django.apps import AppConfig
 
@@ -7,3 +7,10 @@ class AlertsConfig(AppConfig):
     name = "alerts"
     verbose_name = "Alerts and jobs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from anymail.signals import tracking
+
+        from .bounces import tracking_received
+
+        tracking.connect(tracking_received, dispatch_uid="alerts.bounces.tracking_received")

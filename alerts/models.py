@@ -1,5 +1,6 @@
 """Alert settings, notifications, per-account alert state, webhook endpoints and their delivery log."""
 
+import base64
 import secrets
 import uuid
 from decimal import Decimal
@@ -148,13 +149,18 @@ class WebhookEvent(models.TextChoices):
     BALANCE_DEPLETED = "balance.depleted", "balance.depleted"
     CREDITS_EXPIRING = "credits.expiring", "credits.expiring"
     RATECARD_ACTIVATED = "ratecard.activated", "ratecard.activated"
+    TEST = "webhook.test", "webhook.test"
+
+
+# Events an endpoint subscribes to; `webhook.test` is sent on demand from the admin, to any endpoint.
+SUBSCRIBABLE_EVENTS = [event for event in WebhookEvent if event != WebhookEvent.TEST]
 
 
 def validate_events(value) -> None:
     """A list of known webhook event names."""
     if not isinstance(value, list) or not value:
         raise ValidationError("Choose at least one event.")
-    unknown = [event for event in value if event not in WebhookEvent.values]
+    unknown = [event for event in value if event not in SUBSCRIBABLE_EVENTS]
     if unknown:
         raise ValidationError(f"Unknown events: {', '.join(map(str, unknown))}.")
 
@@ -163,8 +169,23 @@ def validate_webhook_url(value: str) -> None:
     URLValidator(schemes=["http", "https"])(value)
 
 
+SECRET_PREFIX = "whsec_"
+
+
 def generate_secret() -> str:
-    return secrets.token_urlsafe(32)
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def validate_secret(value: str) -> None:
+    """`whsec_` followed by base64 of 24 to 64 bytes, the form Standard Webhooks libraries accept."""
+    encoded = value.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        key = b""
+    if not value.startswith(SECRET_PREFIX) or not 24 <= len(key) <= 64:
+        raise ValidationError("Use whsec_ followed by 24 to 64 random bytes in base64 (leave the generated one).")
 
 
 class WebhookEndpoint(models.Model):
@@ -172,8 +193,9 @@ class WebhookEndpoint(models.Model):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
     url = models.URLField(max_length=500, validators=[validate_webhook_url])
-    secret = models.CharField(max_length=100, default=generate_secret,
-                              help_text="Shared secret for the HMAC-SHA256 signature (X-Credits-Signature).")
+    secret = models.CharField(max_length=100, default=generate_secret, validators=[validate_secret],
+                              help_text="Signing secret (Standard Webhooks, whsec_...): give it to the receiver, "
+                                        "which verifies the webhook-signature header with it.")
     events = models.JSONField(default=list, validators=[validate_events],
                               help_text="Events this endpoint receives.")
     is_active = models.BooleanField(default=True)
@@ -219,3 +241,43 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.endpoint.url} ({self.status})"
+
+
+class EmailEventKind(models.TextChoices):
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Complained (marked as spam)"
+    REJECTED = "rejected", "Rejected by the provider"
+    UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+    FAILED = "failed", "Failed"
+
+
+# Events after which alert emails to the address stop (ALERT_EMAIL_SKIP_BOUNCED) until cleared.
+SUPPRESSING_EMAIL_EVENTS = [EmailEventKind.BOUNCED, EmailEventKind.COMPLAINED, EmailEventKind.REJECTED,
+                            EmailEventKind.UNSUBSCRIBED]
+
+
+class EmailEvent(models.Model):
+    """A delivery problem an email provider reported for a recipient (anymail tracking webhooks)."""
+
+    recipient = models.EmailField(db_index=True)
+    event = models.CharField(max_length=16, choices=EmailEventKind.choices)
+    provider = models.CharField(max_length=40, help_text="The email provider that reported it (anymail's ESP name).")
+    occurred_at = models.DateTimeField(help_text="When the provider says it happened.")
+    received_at = models.DateTimeField(default=timezone.now)
+    message_id = models.CharField(max_length=255, blank=True, help_text="The provider's id of the message.")
+    provider_event_id = models.CharField(max_length=255, blank=True,
+                                         help_text="The provider's id of this event (repeated webhooks are ignored).")
+    reason = models.TextField(blank=True, help_text="The provider's reason or the receiving server's answer.")
+    cleared_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="Set when staff allow alert emails to this address again.")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(event__in=EmailEventKind.values), name="email_event_kind_valid"),
+            models.UniqueConstraint(fields=["provider", "provider_event_id"], condition=~Q(provider_event_id=""),
+                                    name="one_email_event_per_provider_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()}: {self.recipient}"

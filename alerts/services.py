@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ledger.models import Account, BalanceMode, CreditLot, Organization
 
+from .bounces import deliverable
 from .models import (
     AccountAlertState,
     AlertSettings,
@@ -81,7 +82,7 @@ def notification_email(*, notification_id: int) -> list[str]:
                         .select_related("organization", "account").get(pk=notification_id))
         if notification.emailed_to:
             return []
-        recipients = recipients_for(notification.organization)
+        recipients = deliverable(recipients_for(notification.organization))
         if not recipients:
             return []
         alert_email_send(notification=notification, recipients=recipients)

@@ -1,51 +1,64 @@
-"""Outbound webhooks: signed JSON events to internal services, delivered by a Celery task with retries.
+"""Outbound webhooks per the Standard Webhooks specification, delivered by a Celery task with retries.
 
-Each request carries `X-Credits-Event`, `X-Credits-Delivery`, `X-Credits-Timestamp` (Unix seconds) and
-`X-Credits-Signature: sha256=<hex>`, the HMAC-SHA256 of f"{timestamp}.{body}" with the endpoint's
-secret. Receivers recompute it and refuse timestamps older than a few minutes (replays).
+Each POST carries `webhook-id` (the delivery id, the same on every retry: receivers dedupe on it),
+`webhook-timestamp` (Unix seconds of this attempt) and `webhook-signature` (`v1,<base64 HMAC-SHA256>`
+of f"{id}.{timestamp}.{body}" under the endpoint's `whsec_` secret), signed with the `standardwebhooks`
+library, so a receiver verifies it with any Standard Webhooks library. The body is
+`{"type": event, "timestamp": ISO-8601, "data": {...}}`.
 """
 
-import hashlib
-import hmac
 import json
 import logging
-import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
 
 from ledger.models import Organization
+from ops import metrics
 
-from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 8
-USER_AGENT = "creditsite-webhooks/1"
+USER_AGENT = "creditsite-webhooks/2"
 
 
-def signature(secret: str, timestamp: int | str, body: str | bytes) -> str:
-    """The hex HMAC-SHA256 of f"{timestamp}.{body}" under `secret`."""
-    if isinstance(body, bytes):
-        body = body.decode()
-    message = f"{timestamp}.{body}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def signature(secret: str, msg_id: str, timestamp: datetime, body: str) -> str:
+    """The `webhook-signature` value of a message (Standard Webhooks v1, via the standardwebhooks library)."""
+    return Webhook(secret).sign(msg_id=msg_id, timestamp=timestamp, data=body)
 
 
-def signature_valid(secret: str, timestamp: int | str, body: str | bytes, header: str) -> bool:
-    """Check an `X-Credits-Signature` header (constant time), as a receiver would."""
-    expected = "sha256=" + signature(secret, timestamp, body)
-    return hmac.compare_digest(expected, header or "")
+def signed_headers(*, secret: str, msg_id: str, body: str, at: datetime | None = None) -> dict[str, str]:
+    """The three Standard Webhooks headers for one attempt of a message."""
+    at = (at or datetime.now(UTC)).astimezone(UTC)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature(secret, msg_id, at, body)}
 
 
 def backoff_seconds(attempt: int) -> int:
     """Seconds to wait before retry number `attempt` (1-based): 30s, 1m, 2m, ... capped at 1h."""
     return min(30 * 2 ** (attempt - 1), 3600)
+
+
+def _payload(organization: Organization, event: str, data: dict) -> dict:
+    organization_data = {"id": str(organization.pk), "wallet_id": organization.wallet_id, "name": organization.name}
+    return {"type": event, "timestamp": timezone.now().isoformat(),
+            "data": {"organization": organization_data, **json.loads(json.dumps(data, cls=DjangoJSONEncoder))}}
+
+
+def _send_after_commit(deliveries: list[WebhookDelivery]) -> None:
+    from .tasks import deliver_webhook
+
+    for delivery in deliveries:
+        transaction.on_commit(lambda pk=str(delivery.pk): _enqueue(deliver_webhook, pk))
 
 
 def event_publish(*, organization: Organization, event: str, data: dict) -> list[WebhookDelivery]:
@@ -54,20 +67,29 @@ def event_publish(*, organization: Organization, event: str, data: dict) -> list
                  if event in (endpoint.events or [])]
     if not endpoints:
         return []
-    deliveries = []
-    for endpoint in endpoints:
-        delivery_id = uuid.uuid4()
-        payload = {"id": str(delivery_id), "event": event, "created_at": timezone.now().isoformat(),
-                   "organization": {"id": str(organization.pk), "wallet_id": organization.wallet_id,
-                                    "name": organization.name},
-                   "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder))}
-        deliveries.append(WebhookDelivery(id=delivery_id, endpoint=endpoint, event=event, payload=payload))
+    deliveries = [WebhookDelivery(id=uuid.uuid4(), endpoint=endpoint, event=event,
+                                  payload=_payload(organization, event, data)) for endpoint in endpoints]
     WebhookDelivery.objects.bulk_create(deliveries)
-    from .tasks import deliver_webhook
-
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=str(delivery.pk): _enqueue(deliver_webhook, pk))
+    _send_after_commit(deliveries)
     return deliveries
+
+
+def endpoint_test_send(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a `webhook.test` event to one endpoint (active or not, whatever it subscribes to) after commit."""
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event=WebhookEvent.TEST,
+        payload=_payload(endpoint.organization, WebhookEvent.TEST,
+                         {"message": "A test event from the credits back office: the signature should verify."}))
+    _send_after_commit([delivery])
+    return delivery
+
+
+def deliveries_redeliver(*, deliveries) -> int:
+    """Send deliveries again from a first attempt (same webhook-id and body, a new timestamp and signature)."""
+    ids = list(deliveries.values_list("pk", flat=True))
+    WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, attempts=0, error="")
+    _send_after_commit(list(WebhookDelivery.objects.filter(pk__in=ids).only("pk")))
+    return len(ids)
 
 
 def _enqueue(task, *args) -> None:
@@ -98,13 +120,8 @@ def delivery_attempt(delivery_id) -> WebhookDelivery:
         delivery.save(update_fields=["attempts"])
     endpoint = delivery.endpoint
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json", "User-Agent": USER_AGENT,
-        "X-Credits-Event": delivery.event, "X-Credits-Delivery": str(delivery.pk),
-        "X-Credits-Timestamp": str(timestamp),
-        "X-Credits-Signature": "sha256=" + signature(endpoint.secret, timestamp, body),
-    }
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+               **signed_headers(secret=endpoint.secret, msg_id=str(delivery.pk), body=body)}
     status, response_body, error = None, "", ""
     try:
         if not endpoint.url.startswith(("http://", "https://")):
@@ -119,6 +136,7 @@ def delivery_attempt(delivery_id) -> WebhookDelivery:
         new_status = DeliveryStatus.FAILED
     else:
         new_status = DeliveryStatus.RETRYING
+    metrics.webhook_attempt_recorded(event=delivery.event, outcome=new_status)
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=new_status, response_status=status, response_body=response_body[:2000],

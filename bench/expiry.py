@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditsite.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 
 import django  # noqa: E402
 

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditsite.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
 base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/creditsite")
 os.environ["DATABASE_URL"] = base_url.rsplit("/", 1)[0] + "/" + base_url.rsplit("/", 1)[1].split("?")[0] + "_bench"
 # Alert checks are enqueued after commit as in production (no worker consumes them here).

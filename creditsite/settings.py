@@ -5,11 +5,15 @@ email and Celery tasks run eagerly. With DATABASE_URL and REDIS_URL set it runs 
 and Redis.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from creditsite import logs, mailers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -19,8 +23,16 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-# The fallback is for local runs only; production sets SECRET_KEY (README, "Production").
-SECRET_KEY = env.str("SECRET_KEY", default="local-only-key-1f0c7d9e2b8a4c6d-set-SECRET_KEY-in-production-5e3a")
+
+# --- Production safety: the signing key (issue 13) ------------------------------------------------
+# With DEBUG off the key must come from the environment: a committed fallback would sign production
+# sessions with a key anyone can read. `make run` sets DEBUG; the test settings set a key.
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is not set. Set it in the environment (or .env) for any run "
+                                   "with DEBUG off; see the README's configuration table.")
+    SECRET_KEY = "django-insecure-local-only-key-1f0c7d9e2b8a4c6d"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A reverse proxy (TLS terminator, load balancer) in front that sets X-Forwarded-For: only then is it trusted.
@@ -205,15 +217,6 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Idempotency keys are kept at least this long before the purge job removes them.
 IDEMPOTENCY_KEY_RETENTION = timedelta(days=env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=8))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Eager tasks (no Redis) would log every task run inline with the request.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
-}
-
 # --- Payments (buying credits): provider keys, routes, the seller on tax invoices (README, "Configuration").
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
@@ -245,10 +248,84 @@ PAYMENTS_SELLER = {
 # Production hardening: on whenever DEBUG is off, so `manage.py check --deploy` passes.
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Production safety: proxy, admin login throttle, second factor (issue 13) ---------------------
+# TRUSTED_PROXY: a proxy we run sits in front and sets X-Forwarded-Proto and X-Forwarded-For. Only
+# then are those headers believed (HTTPS detection here, client addresses for throttles and logs);
+# without a proxy any client could send them.
+TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+if TRUSTED_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "ops.apps.CreditsAdminConfig"
+INSTALLED_APPS += ["axes", "django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+                  "ops.security.VerifiedStaffMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # turns a lockout into its 429 page; last, as axes asks
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# django-axes: after ADMIN_LOGIN_FAILURE_LIMIT failed logins for one username from one address, that
+# pair is locked out for ADMIN_LOGIN_COOLOFF_MINUTES. On by default whenever DEBUG is off.
+AXES_ENABLED = env.bool("ADMIN_LOGIN_THROTTLE", default=not DEBUG)
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "ops.middleware.client_address"  # REMOTE_ADDR, or the proxy's when TRUSTED_PROXY
+AXES_VERBOSE = False  # no start-up banner in the logs
+# django-otp: staff sign in with password and a TOTP code (or a one-time static code); a session
+# without a verified device counts as logged out. On by default whenever DEBUG is off.
+ADMIN_REQUIRE_OTP = env.bool("ADMIN_REQUIRE_OTP", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Credits back office")
+
+# --- Operations: logs, metrics, error reports, email providers (issue 18) -------------------------
+INSTALLED_APPS += ["django_structlog", "anymail", "ops"]
+MIDDLEWARE.insert(0, "ops.middleware.RequestIdMiddleware")
+MIDDLEWARE.insert(1, "ops.middleware.RequestMetricsMiddleware")
+MIDDLEWARE.insert(2, "django_structlog.middlewares.RequestMiddleware")
+
+# Logs: one line per request (django-structlog's request_finished) with its request id, which is
+# returned as X-Request-ID and travels in the headers of the Celery tasks the request enqueues.
+# JSON lines in production, readable lines with DEBUG (make run); LOG_FORMAT overrides.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+LOGGING = logs.logging_config(log_format=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"),
+                              eager_tasks=CELERY_TASK_ALWAYS_EAGER)
+logs.structlog_configure()
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True  # ops.middleware.RequestIdMiddleware vets it first
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logs.DEBUG  # request_started: only the finished line counts
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False  # ops.middleware binds `ip` (TRUSTED_PROXY-aware)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Metrics at /metrics for Prometheus, for a bearer token only (no token set: the endpoint is off).
+# Under gunicorn set PROMETHEUS_MULTIPROC_DIR (docs/operations.md): every worker process writes its
+# counters there and a scrape of any one adds them up; state (queues, ledger check, webhooks,
+# top-ups) is read from PostgreSQL and Redis at scrape time.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=0)  # a Celery host's own exporter
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="127.0.0.1")
+METRICS_TOPUP_MODEL = env.str("METRICS_TOPUP_MODEL", default="payments.TopUp")
+
+# Error reports: Sentry when SENTRY_DSN is set, with secrets and payment data scrubbed.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from ops.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+                traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0))
+
+# Email through a provider's API (django-anymail) instead of SMTP: EMAIL_PROVIDER names the backend
+# (mailgun, amazon_ses, postmark, sendgrid, brevo, ...), its settings come from ANYMAIL_* variables.
+# Bounces and complaints arrive at /anymail/<provider>/tracking/ (basic auth ANYMAIL_WEBHOOK_SECRET).
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="")
+if EMAIL_PROVIDER:
+    MAILERS = mailers.provider_mailers(EMAIL_PROVIDER)
+ANYMAIL = mailers.anymail_settings(os.environ)
+ALERT_EMAIL_SKIP_BOUNCED = env.bool("ALERT_EMAIL_SKIP_BOUNCED", default=True)

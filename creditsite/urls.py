@@ -1,8 +1,10 @@
-"""Root URLs: the staff console (admin), finance pages and the service API under /api/v1/."""
+"""Root URLs: the staff console (admin), finance pages, the service API under /api/v1/, metrics, email webhooks."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
+
+from ops.views import metrics_view
 
 from .health import health
 
@@ -20,6 +22,8 @@ admin.site.site_url = None  # no public site: hide "View site"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     re_path(r"^api/v1/health/?$", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
+    path("anymail/", include("anymail.urls")),  # provider tracking webhooks: bounces and complaints
     path("api/v1/", include("creditsite.api_urls")),
     path("admin/finance/payments/", include("payments.finance_urls")),
     path("admin/finance/", include("ledger.finance.urls")),

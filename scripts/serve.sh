@@ -16,5 +16,8 @@ else
   echo "Redis is not reachable: no worker or beat runs. Run the scheduled jobs by hand with:"
   echo "    .venv/bin/python manage.py run_jobs"
 fi
+# A metrics token for this run, unless one is set: the scrape command is printed below.
+export METRICS_TOKEN=${METRICS_TOKEN:-$($py -c "import secrets; print(secrets.token_urlsafe(24))")}
 echo "Admin: http://$host:$port/admin/   API: http://$host:$port/api/v1/docs"
+echo "Metrics: curl -H 'Authorization: Bearer $METRICS_TOKEN' http://$host:$port/metrics"
 $py manage.py runserver "$host:$port" --noreload

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 
-from alerts.models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint
+from alerts.models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint, generate_secret
 from alerts.services import alert_settings_get_or_create
 from tests.factories import UserFactory, make_org
 
@@ -104,9 +104,11 @@ def test_delivery_log_and_endpoints_for_staff(orgs, admin_client):
     assert log.status_code == 200
     assert "hooks.example.com" in log.text and "HTTP 500" not in log.text  # error shows on the detail page
     assert admin_client.get("/admin/alerts/webhookendpoint/").status_code == 200
-    add = admin_client.post("/admin/alerts/webhookendpoint/add/", {
-        "organization": own.pk, "url": "https://hooks.example.com/two", "events": ["balance.low", "ratecard.activated"],
-        "is_active": "on", "secret": "abc", "description": ""})
+    form = {"organization": own.pk, "url": "https://hooks.example.com/two",
+            "events": ["balance.low", "ratecard.activated"], "is_active": "on", "secret": "abc", "description": ""}
+    refused = admin_client.post("/admin/alerts/webhookendpoint/add/", form)
+    assert refused.status_code == 200 and "Use whsec_ followed by" in refused.text  # not a Standard Webhooks secret
+    add = admin_client.post("/admin/alerts/webhookendpoint/add/", {**form, "secret": generate_secret()})
     assert add.status_code == 302
     assert WebhookEndpoint.objects.get(url="https://hooks.example.com/two").events == ["balance.low",
                                                                                       "ratecard.activated"]

@@ -1,22 +1,17 @@
 """End to end on a real Celery worker and the Redis broker: the beat task expires a lot in the test database."""
 
 import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from ledger.models import CreditLot, Transaction
+from tests.celery_worker import start_worker, stop_worker
 from tests.factories import funded_account
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
@@ -28,19 +23,8 @@ def test_run_due_jobs_on_a_real_worker_expires_a_lot(transactional_db, postgres_
     lot = CreditLot.objects.get(account=account)
     at = lot.expires_at + timedelta(minutes=1)
 
-    db = connection.settings_dict
-    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    if db.get("PASSWORD"):
-        database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     queue = f"alerts-it-{uuid.uuid4().hex[:8]}"  # no stale message of an earlier run reaches this worker
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
-           "CELERY_TASK_ALWAYS_EAGER": "False", "DJANGO_SETTINGS_MODULE": "creditsite.test_settings",
-           "CONN_MAX_AGE": "0"}
-    env.pop("CI", None)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "creditsite", "worker", "--pool=solo", "--concurrency=1",
-         "-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = start_worker(queue, redis_url)
     from alerts.tasks import run_due_jobs
 
     app = run_due_jobs.app
@@ -55,12 +39,7 @@ def test_run_due_jobs_on_a_real_worker_expires_a_lot(transactional_db, postgres_
             time.sleep(0.5)
     finally:
         app.conf.task_always_eager = eager
-        worker.terminate()
-        try:
-            output, _ = worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
+        output = stop_worker(worker)
     expiry = Transaction.objects.filter(kind="expiry", lot=lot).first()
     assert expiry is not None, f"the worker did not expire the lot; its log:\n{output[-4000:]}"
     assert expiry.amount == Decimal("25")

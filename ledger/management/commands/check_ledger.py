@@ -1,16 +1,17 @@
-"""manage.py check_ledger: verify invariants 1-4 over the whole database; exit non-zero on any violation."""
+"""manage.py check_ledger: verify invariants 1-4 over the whole database, record the run; exit non-zero on any violation."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ledger.invariants import check_invariants
 from ledger.models import Account, Posting, Transaction
+from ops.models import CheckSource
+from ops.services import ledger_check_run
 
 
 class Command(BaseCommand):
     help = "Checks the ledger invariants (balanced transactions, cached balances, lots, available) and reports."
 
     def handle(self, *args, **options):
-        problems = check_invariants()
+        problems = ledger_check_run(source=CheckSource.COMMAND).problems
         self.stdout.write(f"Checked {Transaction.objects.count()} transactions, {Posting.objects.count()} postings "
                           f"and {Account.objects.count()} accounts.")
         if problems:

@@ -11,10 +11,14 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from alerts.bounces import email_event_record
+from alerts.models import WebhookEndpoint
 from apiauth.services import service_token_create
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.models import Organization
+from ops.models import CheckSource
+from ops.services import ledger_check_run
 
 SEED = services.Actor(service="seed_demo")
 
@@ -116,6 +120,7 @@ class Command(BaseCommand):
                              reference="Diwali campaign", expires_in_seconds=3 * 86400)
         services.lots_expire(at=now)
         self._purchases(acme, support, now)
+        self._operations_demo(acme)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data loaded: {acme.name} (wallet {acme.wallet_id}) and {globex.name} (wallet {globex.wallet_id}), "
             f"{count} charges over 31 days."))
@@ -152,6 +157,15 @@ class Command(BaseCommand):
         auto_recharge.auto_recharge_save(account=support, threshold="1000", mode="fixed_amount", amount="2000",
                                          max_per_day=2, provider="sandbox", payment_method="pm_sandbox_ok",
                                          billing=billing)
+
+    def _operations_demo(self, organization):
+        """A webhook endpoint to send a test event to, a reported bounce, and a first ledger check run."""
+        WebhookEndpoint.objects.create(
+            organization=organization, url="https://hooks.example.com/credits", events=["balance.low"],
+            description="Demo: point it at a receiver, then use the action 'Send a test event'.")
+        email_event_record(recipient="old-finance@acme.example", event="bounced", provider="Postmark",
+                           reason="smtp;550 5.1.1 mailbox does not exist (demo)")
+        ledger_check_run(source=CheckSource.COMMAND)
 
     def _rate_card(self, organization, rates):
         try:

@@ -1,0 +1,27 @@
+"""gunicorn settings for production: `gunicorn -c creditsite/gunicorn.conf.py creditsite.wsgi`.
+
+Metrics of several worker processes are added up through prometheus_client's multiprocess mode: every
+process writes its counters into PROMETHEUS_MULTIPROC_DIR (default /tmp/creditsite-metrics), emptied
+when gunicorn starts so that counts of an earlier run do not linger.
+"""
+
+import os
+import shutil
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+accesslog = None  # the application logs one JSON line per request (with its request id)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/creditsite-metrics")  # noqa: S108 - override in production
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    shutil.rmtree(directory, ignore_errors=True)
+    os.makedirs(directory, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
