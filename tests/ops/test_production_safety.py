@@ -43,7 +43,8 @@ def test_check_deploy_accepts_an_email_provider_instead_of_smtp():
                             capture_output=True, text=True, timeout=60,
                             env={**os.environ, "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "creditsite.settings",
                                  "SECRET_KEY": "a-real-production-secret-key-with-plenty-of-entropy-8c1f9e2d7b",
-                                 "EMAIL_PROVIDER": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "pm-token"})
+                                 "EMAIL_PROVIDER": "postmark", "ANYMAIL_POSTMARK_SERVER_TOKEN": "pm-token",
+                                 "PAYMENTS_SANDBOX": "false"})
     assert result.returncode == 0, result.stdout + result.stderr
 
 
