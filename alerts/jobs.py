@@ -18,10 +18,11 @@ from django.utils import timezone
 from ledger import services as ledger
 from ledger.models import BalanceMode, Organization, PaymentScheme, Posting, Transaction, TransactionKind
 
-from . import services
+from . import selectors, services
 
 logger = logging.getLogger(__name__)
 
+CATCH_UP_LIMIT = 20_000  # accounts checked per run at most; the next run goes on
 LOCK_TTL_SECONDS = 30 * 60  # the cache lock (SQLite runs) outlives any job; PostgreSQL locks die with the session
 
 
@@ -159,6 +160,27 @@ def expiry_warnings(at: datetime) -> int:
     return len(services.expiry_warnings_send(at=at))
 
 
+def alert_checks_catch_up(at: datetime) -> int:
+    """Check every funding account whose alert state is stale (its balance moved since its last check).
+
+    A check queued after a balance change can be lost: Redis down when it was queued, a worker
+    killed, retries exhausted during a long database outage. Accounts with a check already queued
+    (their pending mark is set) are left to it. Returns the number of accounts checked.
+    """
+    from .hooks import pending_key
+
+    ids = [str(pk) for pk in selectors.stale_alert_accounts().order_by("pk").values_list("pk", flat=True)
+           [:CATCH_UP_LIMIT]]
+    queued = cache.get_many([pending_key(pk) for pk in ids]) if ids else {}
+    checked = 0
+    for account_id in ids:
+        if pending_key(account_id) in queued:
+            continue
+        services.account_alerts_check(account_id=account_id, at=at)
+        checked += 1
+    return checked
+
+
 def idempotency_keys_purge(at: datetime) -> int:
     return ledger.idempotency_keys_purge(older_than=at - settings.IDEMPOTENCY_KEY_RETENTION)
 
@@ -172,6 +194,7 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "credit_limits_expire": credit_limits_expire,
     "postpaid_months_close": postpaid_months_close,
     "expiry_warnings": expiry_warnings,
+    "alert_checks_catch_up": alert_checks_catch_up,
     "idempotency_keys_purge": idempotency_keys_purge,
 }
 # What the 15-minute beat runs; the purge has its own daily schedule.

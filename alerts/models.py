@@ -123,6 +123,9 @@ class AccountAlertState(models.Model):
     negative_balance = models.BooleanField(default=False)
     runway_low = models.BooleanField(default=False)
     checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last check saw: an account whose balance or held differs has a check due (catch-up job).
+    checked_balance = MoneyField(null=True, blank=True)
+    checked_held = MoneyField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Alert state of {self.account}"

@@ -12,6 +12,7 @@ from django.db.models import CharField, Exists, Max, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from creditsite.resilience import enqueue
 from ledger.models import Account, BalanceMode, CreditLot, Organization
 
 from .models import (
@@ -25,7 +26,7 @@ from .models import (
     default_threshold,
 )
 from .selectors import alert_settings_for, burn_per_day, recipients_for
-from .webhooks import _enqueue, event_publish
+from .webhooks import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def notification_create(*, organization: Organization, kind: str, level: str, ti
     if email and settings.email_enabled:
         from .tasks import send_alert_email
 
-        transaction.on_commit(lambda: _enqueue(send_alert_email, notification.pk))
+        transaction.on_commit(lambda: enqueue(send_alert_email, notification.pk))
     return notification
 
 
@@ -181,7 +182,9 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
             state.runway_low = False
 
         state.checked_at = at
-        state.save(update_fields=["low_balance", "negative_balance", "runway_low", "checked_at"])
+        state.checked_balance, state.checked_held = account.balance, account.held
+        state.save(update_fields=["low_balance", "negative_balance", "runway_low", "checked_at", "checked_balance",
+                                  "checked_held"])
     return [notification for notification in created if notification is not None]
 
 

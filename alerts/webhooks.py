@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from creditsite.resilience import enqueue
 from ledger.models import Organization
 
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -26,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 8
+# A retry waits in the worker, unacknowledged, until its countdown ends: Redis hands it to another
+# worker once the broker's visibility timeout (10 minutes, settings) passes, so waits stay below it.
+MAX_BACKOFF_SECONDS = 480
 USER_AGENT = "creditsite-webhooks/1"
 
 
@@ -44,8 +48,8 @@ def signature_valid(secret: str, timestamp: int | str, body: str | bytes, header
 
 
 def backoff_seconds(attempt: int) -> int:
-    """Seconds to wait before retry number `attempt` (1-based): 30s, 1m, 2m, ... capped at 1h."""
-    return min(30 * 2 ** (attempt - 1), 3600)
+    """Seconds to wait before retry number `attempt` (1-based): 30s, 1m, 2m, 4m, then 8m each."""
+    return min(30 * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
 
 def event_publish(*, organization: Organization, event: str, data: dict) -> list[WebhookDelivery]:
@@ -66,15 +70,8 @@ def event_publish(*, organization: Organization, event: str, data: dict) -> list
     from .tasks import deliver_webhook
 
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=str(delivery.pk): _enqueue(deliver_webhook, pk))
+        transaction.on_commit(lambda pk=str(delivery.pk): enqueue(deliver_webhook, pk))
     return deliveries
-
-
-def _enqueue(task, *args) -> None:
-    try:
-        task.delay(*args)
-    except Exception:  # a broker outage must not break the caller; the delivery stays pending
-        logger.exception("Could not enqueue %s%r", task.name, args)
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
