@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 
 from ledger import services as ledger
+from ledger.console_forms import form_tokens_purge
 from ledger.models import BalanceMode, Organization, PaymentScheme, Posting, Transaction, TransactionKind
 
 from . import selectors, services
@@ -182,7 +183,9 @@ def alert_checks_catch_up(at: datetime) -> int:
 
 
 def idempotency_keys_purge(at: datetime) -> int:
-    return ledger.idempotency_keys_purge(older_than=at - settings.IDEMPOTENCY_KEY_RETENTION)
+    """Idempotency keys of the API and one-time tokens of the console's forms, past their retention."""
+    older_than = at - settings.IDEMPOTENCY_KEY_RETENTION
+    return ledger.idempotency_keys_purge(older_than=older_than) + form_tokens_purge(older_than=older_than)
 
 
 # Order matters: rate cards first (charges after midnight use the new prices), expiry before the
