@@ -109,8 +109,10 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # A task a worker took but did not acknowledge (the worker was killed) goes back to its queue after
 # this many seconds. It must exceed the longest task (a million-lot expiry takes about a minute, the
 # nightly ledger check a few) and every retry countdown (capped below it: alerts.webhooks.backoff_seconds).
+# Workers look for such tasks every 10 s (kombu scans only every 10th look unless the throttle is 1).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
     "socket_connect_timeout": 1, "socket_timeout": 1, "socket_keepalive": True,
 }
 # One queue per kind of work, so a burst of alert emails never delays the scheduled jobs (README, "Production").

@@ -93,7 +93,7 @@ class PostgresCluster:
                         "--no-sync", "-E", "UTF8"], check=True, capture_output=True, user=self._user())
         with open(self.datadir / "postgresql.conf", "a") as conf:
             conf.write(f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n"
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 100\n")
+                       "fsync = off\nfull_page_writes = off\nmax_connections = 100\n")
         self.start()
         subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
                         "creditsite"], check=True, capture_output=True)
@@ -128,8 +128,8 @@ def server_env(database_url: str, redis_url: str, **extra) -> dict:
 class Gunicorn:
     """gunicorn serving creditsite.wsgi on a loopback port; its workers can be SIGKILLed."""
 
-    def __init__(self, port: int, env: dict, workers: int = 2, log: Path | None = None):
-        self.port, self.env, self.workers, self.process = port, env, workers, None
+    def __init__(self, port: int, env: dict, workers: int = 2, log: Path | None = None, preload: bool = True):
+        self.port, self.env, self.workers, self.process, self.preload = port, env, workers, None, preload
         self.log = log or Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
 
     def start(self) -> "Gunicorn":
@@ -138,7 +138,8 @@ class Gunicorn:
         self._log_file = open(self.log, "a")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "creditsite.wsgi", "-w", str(self.workers), "-b",
-             f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "5"],
+             f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "5",
+             "--no-control-socket", *(["--preload"] if self.preload else [])],
             cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)
         wait_for(lambda: self._answers(), 60, f"gunicorn on {self.port}", interval=0.3)
         return self
