@@ -617,7 +617,8 @@ SCENARIOS = {
 
 def write_report(results: list, args) -> None:
     lines = [BEGIN, "",
-             f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on a {os.cpu_count()}-core machine, "
+             f"Last run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on a {os.cpu_count()}-core machine "
+             f"(load average {os.getloadavg()[0]:.1f} at the end: throughput figures depend on what else ran), "
              f"soak {args.soak_seconds:.0f} s (`python -m tests.chaos.run --soak-seconds {args.soak_seconds:.0f}`).",
              "", "| scenario | result | figures |", "| --- | --- | --- |"]
     for name, (title, _) in SCENARIOS.items():
