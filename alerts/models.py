@@ -99,6 +99,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
     emailed_to = models.JSONField(default=list, blank=True)
+    email_pending = models.BooleanField(default=False, help_text="Its email is due and not sent yet (a lost "
+                                                                 "send is queued again by the catch-up job).")
 
     class Meta:
         ordering = ["-created_at", "-id"]

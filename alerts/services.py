@@ -56,17 +56,18 @@ def notification_create(*, organization: Organization, kind: str, level: str, ti
     data = data or {}
     if dedupe_key and Notification.objects.filter(organization=organization, dedupe_key=dedupe_key).exists():
         return None
+    settings = settings or alert_settings_for(organization)
+    email = email and settings.email_enabled
     try:
         with transaction.atomic():
             notification = Notification.objects.create(organization=organization, account=account, kind=kind,
                                                        level=level, title=title, message=message, data=data,
-                                                       dedupe_key=dedupe_key)
+                                                       dedupe_key=dedupe_key, email_pending=email)
     except IntegrityError:  # a concurrent run recorded the same key first
         return None
     if event:
         event_publish(organization=organization, event=event, data={"title": title, "message": message, **data})
-    settings = settings or alert_settings_for(organization)
-    if email and settings.email_enabled:
+    if email:
         from .tasks import send_alert_email
 
         transaction.on_commit(lambda: enqueue(send_alert_email, notification.pk))
@@ -83,11 +84,10 @@ def notification_email(*, notification_id: int) -> list[str]:
         if notification.emailed_to:
             return []
         recipients = recipients_for(notification.organization)
-        if not recipients:
-            return []
-        alert_email_send(notification=notification, recipients=recipients)
-        notification.emailed_to = recipients
-        notification.save(update_fields=["emailed_to"])
+        if recipients:
+            alert_email_send(notification=notification, recipients=recipients)
+        notification.emailed_to, notification.email_pending = recipients, False
+        notification.save(update_fields=["emailed_to", "email_pending"])
         return recipients
 
 

@@ -120,3 +120,33 @@ def test_the_catch_up_job_runs_with_the_scheduled_ones():
     results = jobs.run_due_jobs()
     assert results["alert_checks_catch_up"].count == 1
     assert Notification.objects.filter(account=lost, kind="low_balance").count() == 1
+
+
+def test_the_catch_up_job_queues_again_emails_and_webhooks_never_sent():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from alerts.models import WebhookDelivery, WebhookEndpoint
+
+    account = funded_account("100", currency="USD", timezone_name="UTC")
+    org = account.organization
+    AlertSettings.objects.create(organization=org, low_credit_threshold=Decimal("5"), recipients=["ops@example.com"])
+    WebhookEndpoint.objects.create(organization=org, url="http://127.0.0.1:9/hook", events=["balance.low"])
+    _low(account)
+    with mock.patch("alerts.services.enqueue"), mock.patch("alerts.webhooks.enqueue"):  # the broker was down
+        services.account_alerts_check(account_id=account.pk)
+    notification = Notification.objects.get(account=account, kind="low_balance")
+    assert notification.email_pending and notification.emailed_to == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 0
+
+    assert jobs.run_job("alert_checks_catch_up").count == 0  # too recent: a queued send may still run
+    later = timezone.now() + jobs.LOST_SEND_GRACE + timedelta(seconds=1)
+    with mock.patch("alerts.tasks.deliver_webhook.apply_async") as deliver:
+        assert jobs.run_job("alert_checks_catch_up", later).count == 2
+    notification.refresh_from_db()
+    assert notification.emailed_to == ["ops@example.com"] and not notification.email_pending
+    deliver.assert_called_once_with((str(delivery.pk),))
+    with mock.patch("alerts.tasks.deliver_webhook.apply_async"):
+        assert jobs.run_job("alert_checks_catch_up", later).count == 1  # the delivery is still pending (mocked)
