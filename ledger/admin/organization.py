@@ -581,6 +581,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         return TemplateResponse(request, "admin/ledger/organization/action_used.html", context)
 
     def render_action(self, request, org, action, form, org_url, signed, status=200, duplicate=None):
+        """The action form carrying the token `signed`; with `duplicate`, the confirmation prompt instead of its button."""
         form.fields["form_token"].initial = signed
         if form.is_bound:
             form.data = form.data.copy()
@@ -593,6 +594,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         return TemplateResponse(request, "admin/ledger/organization/action_form.html", context, status=status)
 
     def action_context(self, request, org, action, org_url) -> dict:
+        """What every action page shows: the org, its master balance and available, the admin's chrome."""
         return {
             **self.admin_site.each_context(request),
             "opts": self.opts, "original": org, "organization": org, "title": f"{action.title}: {org.name}",
