@@ -157,23 +157,47 @@ class World:
         self.start_worker()
 
     def start_worker(self) -> None:
-        self.worker_log = open(self.logs / "worker.log", "a")  # noqa: SIM115 - closed in stop()
+        """Start a Celery worker on every queue, kept running by a supervisor thread as systemd would."""
+        path = self.logs / "worker.log"
+        offset = path.stat().st_size if path.exists() else 0
+        self.worker_log = open(path, "a")  # noqa: SIM115 - closed in kill_worker()
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "creditsite", "worker", "-Q", "jobs,alerts,webhooks,default",
              "-c", "2", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO"],
             cwd=ROOT, env=self.env(CONN_MAX_AGE=0), stdout=self.worker_log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        wait_for(lambda: "ready." in (self.logs / "worker.log").read_text(), 60, "celery worker")
+        wait_for(lambda: "ready." in path.read_text()[offset:], 60, "celery worker")
+        if not getattr(self, "supervisor", None):
+            self.worker_restarts, self.supervising = 0, True
+            self.supervisor = threading.Thread(target=self._supervise, daemon=True)
+            self.supervisor.start()
 
-    def kill_worker(self) -> None:
+    def _supervise(self) -> None:
+        """Restart the worker when it exits by itself (kombu may exit on a broker loss: README, "Production")."""
+        while True:  # a daemon thread: it ends with the suite
+            worker = self.worker
+            if worker is not None and worker.poll() is not None and self.supervising:
+                log(f"the Celery worker exited by itself (code {worker.returncode}): the supervisor restarts it")
+                self.worker_restarts += 1
+                self.worker_log.close()
+                self.worker = None
+                with suppress(Exception):
+                    self.start_worker()
+            time.sleep(0.5)
+
+    def kill_worker(self, supervise_after: bool = True) -> None:
         """SIGKILL the whole worker (main process and pool): what an OOM kill or a lost machine does."""
-        with suppress(ProcessLookupError):
-            os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait(10)
-        self.worker_log.close()
+        self.supervising = False
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+            self.worker_log.close()
+        self.supervising = supervise_after
 
     def stop(self) -> None:
-        for action in (lambda: self.worker and self.kill_worker(), lambda: self.web and self.web.stop(),
+        for action in (lambda: self.kill_worker(supervise_after=False), lambda: self.web and self.web.stop(),
                        self.redis.stop, self.pg.destroy):
             with suppress(Exception):
                 action()
@@ -397,6 +421,7 @@ def scenario_redis_stop(world: World) -> tuple[list[str], dict]:
     traffic = Traffic()
     api = Api(WEB_PORT, world.token, traffic)
     during = {"health": [], "admin": Counter(), "outage_latencies": []}
+    restarts_before = world.worker_restarts
     down = threading.Event()
 
     def hold_loop(stop):
@@ -466,6 +491,7 @@ def scenario_redis_stop(world: World) -> tuple[list[str], dict]:
         problems.append("no low-credit alert for Low Co after Redis came back")
     outage = during["outage_latencies"]
     figures.update({
+        "Celery worker exits restarted by the supervisor": world.worker_restarts - restarts_before,
         "health while down": json.dumps(health[1]), "admin page answers": dict(during["admin"]),
         "slowest request while down (s)": f"{max(outage, default=0):.2f}",
         "p95 while down (s)": f"{percentile(outage, 0.95):.2f}",
@@ -494,13 +520,14 @@ def scenario_expiry_worker_kill(world: World) -> tuple[list[str], dict]:
         wait_for(lambda: Transaction.objects.filter(kind="expiry").count() >= 1000, 60, "the first chunk")
         time.sleep(0.5)
         midway = Transaction.objects.filter(kind="expiry").count()
-        world.kill_worker()
+        world.kill_worker(supervise_after=False)
         killed_at = time.monotonic()
     finally:
         blocker.rollback()
         blocker.close()
     connection.close()
     world.start_worker()
+    world.supervising = True
     total = len(ids)
     try:
         wait_for(lambda: Transaction.objects.filter(kind="expiry").count() >= total, 120, "the redelivered expiry")
