@@ -180,3 +180,14 @@ def request(port: int, method: str, path: str, body=None, headers: dict | None =
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def platform_token(name: str, scopes: list[str], **kwargs) -> str:
+    """A service token for every org (with the explicit all-orgs flag where tokens are org-scoped); its plain text."""
+    import inspect
+
+    from apiauth.services import service_token_create
+
+    parameters = inspect.signature(service_token_create).parameters
+    every_org = {flag: True for flag in ("all_organizations", "all_orgs") if flag in parameters}
+    return service_token_create(name=name, scopes=scopes, **every_org, **kwargs)[1]

@@ -25,7 +25,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from tests.servers import ROOT, Gunicorn, PostgresCluster, RedisServer, request, server_env, wait_for
+from tests.servers import (
+    ROOT,
+    Gunicorn,
+    PostgresCluster,
+    RedisServer,
+    platform_token,
+    request,
+    server_env,
+    wait_for,
+)
 
 PG_PORT, REDIS_PORT, WEB_PORT = 55433, 6391, 8112
 VISIBILITY_TIMEOUT = 10  # seconds: the worker-kill scenario waits for a redelivery, so it is short here
@@ -204,15 +213,12 @@ class World:
 
     def seed(self) -> None:
         """Orgs with funded masters and own subaccounts, a rate card, a token, a staff session; lots due to expire."""
-        import inspect
-
         from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group
         from django.contrib.sessions.backends.db import SessionStore
 
         from alerts.models import AlertSettings
-        from apiauth.services import service_token_create
         from ledger import services
         from ratecards.services import rate_card_version_create
 
@@ -248,8 +254,7 @@ class World:
             services.credits_grant(actor=system, account=account, amount="10", expires_in="1M", at=past)
             self.expiring_ids.append(account.pk)
 
-        extra = {"all_orgs": True} if "all_orgs" in inspect.signature(service_token_create).parameters else {}
-        _, self.token = service_token_create(name="chaos", scopes=["manage"], throttle_rate="100000/min", **extra)
+        self.token = platform_token("chaos", ["manage"], throttle_rate="100000/min")
         staff = get_user_model().objects.create_user("chaos-staff", password="x", is_staff=True)
         staff.groups.add(Group.objects.get(name="Platform staff"))
         session = SessionStore()

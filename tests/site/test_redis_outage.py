@@ -21,7 +21,7 @@ from ledger.models import Hold, Transaction
 from tests.admin.conftest import user_with_role
 from tests.api.helpers import with_rate_card
 from tests.factories import funded_account
-from tests.servers import Gunicorn, RedisServer, request, server_env
+from tests.servers import Gunicorn, RedisServer, platform_token, request, server_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +33,6 @@ def database_url() -> str:
     db = connection.settings_dict
     auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def make_token() -> str:
-    """A charge-scoped service token for every org (the explicit all-orgs flag where tokens have one)."""
-    import inspect
-
-    from apiauth.services import service_token_create
-
-    extra = {"all_orgs": True} if "all_orgs" in inspect.signature(service_token_create).parameters else {}
-    _, plain = service_token_create(name=f"outage-{uuid.uuid4().hex[:6]}", scopes=["manage"], **extra)
-    return plain
 
 
 @pytest.fixture
@@ -74,7 +63,7 @@ def setup(transactional_db):
     session["_auth_user_backend"] = model_backend if model_backend in backends else backends[0]
     session["_auth_user_hash"] = staff.get_session_auth_hash()
     session.create()
-    return {"account": account, "token": make_token(), "cookie": f"sessionid={session.session_key}"}
+    return {"account": account, "token": platform_token(f"outage-{uuid.uuid4().hex[:6]}", ["manage"]), "cookie": f"sessionid={session.session_key}"}
 
 
 def timed(port, method, path, body=None, headers=None):
