@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench jobs clean
+.PHONY: run test install lint bench jobs chaos clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (Django 6 needs it); none found." >&2; exit 1; }
@@ -32,6 +32,11 @@ run: install
 test: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(PY) -m pytest $(PYTEST_ARGS)
+
+# Fault suite: its own PostgreSQL, Redis, gunicorn and worker on loopback; kills and restarts them under load.
+CHAOS_ARGS ?= --write-report
+chaos: install
+	$(PY) -m tests.chaos.run $(CHAOS_ARGS)
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,20 +8,25 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
+from creditsite.resilience import enqueue
 from ledger import services as ledger
+from ledger.console_forms import form_tokens_purge
 from ledger.models import BalanceMode, Organization, PaymentScheme, Posting, Transaction, TransactionKind
 
-from . import services
+from . import selectors, services
+from .models import DeliveryStatus, Notification, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
+CATCH_UP_LIMIT = 20_000  # accounts checked (and sends queued) per run at most; the next run goes on
+LOST_SEND_GRACE = timedelta(minutes=5)
 LOCK_TTL_SECONDS = 30 * 60  # the cache lock (SQLite runs) outlives any job; PostgreSQL locks die with the session
 
 
@@ -159,8 +164,48 @@ def expiry_warnings(at: datetime) -> int:
     return len(services.expiry_warnings_send(at=at))
 
 
+def alert_checks_catch_up(at: datetime) -> int:
+    """Check every funding account whose alert state is stale (its balance moved since its last check).
+
+    A check queued after a balance change can be lost: Redis down when it was queued, a worker
+    killed, retries exhausted during a long database outage. Accounts with a check already queued
+    (their pending mark is set) are left to it. Alert emails and webhook deliveries never sent are
+    queued again. Returns the number of accounts checked plus sends queued.
+    """
+    from .hooks import pending_key
+
+    ids = [str(pk) for pk in selectors.stale_alert_accounts().order_by("pk").values_list("pk", flat=True)
+           [:CATCH_UP_LIMIT]]
+    queued = cache.get_many([pending_key(pk) for pk in ids]) if ids else {}
+    checked = 0
+    for account_id in ids:
+        if pending_key(account_id) in queued:
+            continue
+        services.account_alerts_check(account_id=account_id, at=at)
+        checked += 1
+    return checked + _lost_sends_queue(at)
+
+
+def _lost_sends_queue(at: datetime) -> int:
+    """Queue again the alert emails and webhook deliveries whose first send was never queued (broker down).
+
+    Only those older than LOST_SEND_GRACE (a queued one has run by then) and younger than a day.
+    """
+    from .tasks import deliver_webhook, send_alert_email
+
+    window = {"created_at__lte": at - LOST_SEND_GRACE, "created_at__gte": at - timedelta(days=1)}
+    emails = Notification.objects.filter(email_pending=True, **window).values_list("pk", flat=True)
+    deliveries = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, attempts=0, **window).values_list(
+        "pk", flat=True)
+    sends = [(send_alert_email, pk) for pk in emails[:CATCH_UP_LIMIT]]
+    sends += [(deliver_webhook, str(pk)) for pk in deliveries[:CATCH_UP_LIMIT]]
+    return sum(enqueue(task, pk) for task, pk in sends)
+
+
 def idempotency_keys_purge(at: datetime) -> int:
-    return ledger.idempotency_keys_purge(older_than=at - settings.IDEMPOTENCY_KEY_RETENTION)
+    """Idempotency keys of the API and one-time tokens of the console's forms, past their retention."""
+    older_than = at - settings.IDEMPOTENCY_KEY_RETENTION
+    return ledger.idempotency_keys_purge(older_than=older_than) + form_tokens_purge(older_than=older_than)
 
 
 # Order matters: rate cards first (charges after midnight use the new prices), expiry before the
@@ -172,6 +217,7 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "credit_limits_expire": credit_limits_expire,
     "postpaid_months_close": postpaid_months_close,
     "expiry_warnings": expiry_warnings,
+    "alert_checks_catch_up": alert_checks_catch_up,
     "idempotency_keys_purge": idempotency_keys_purge,
 }
 # What the 15-minute beat runs; the purge has its own daily schedule.

@@ -103,6 +103,8 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     dismissed_at = models.DateTimeField(null=True, blank=True)
     emailed_to = models.JSONField(default=list, blank=True)
+    email_pending = models.BooleanField(default=False, help_text="Its email is due and not sent yet (a lost "
+                                                                 "send is queued again by the catch-up job).")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -127,6 +129,9 @@ class AccountAlertState(models.Model):
     negative_balance = models.BooleanField(default=False)
     runway_low = models.BooleanField(default=False)
     checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last check saw: an account whose balance or held differs has a check due (catch-up job).
+    checked_balance = MoneyField(null=True, blank=True)
+    checked_held = MoneyField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Alert state of {self.account}"

@@ -3,9 +3,9 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
-from ledger.models import ZERO, Account, Organization, Transaction, TransactionKind
+from ledger.models import ZERO, Account, BalanceMode, Organization, Transaction, TransactionKind
 from ledger.selectors import organizations_for
 
 from .models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint, default_threshold
@@ -59,3 +59,23 @@ def webhook_endpoints_for(user) -> QuerySet[WebhookEndpoint]:
 
 def webhook_deliveries_for(user) -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.filter(endpoint__organization__in=organizations_for(user))
+
+
+def stale_alert_accounts():
+    """Funding accounts whose balance or held changed since their last alert check (or never checked, holding money).
+
+    The catch-up job checks them: their queued check was lost (broker down, worker killed, database blip).
+    """
+    accounts = Account.objects.filter(balance_mode=BalanceMode.OWN).annotate(
+        state_id=F("alert_state__id"), seen_balance=F("alert_state__checked_balance"),
+        seen_held=F("alert_state__checked_held"))
+    never_checked = Q(state_id__isnull=True) & (Q(balance__lt=0) | Q(balance__gt=0) | Q(held__gt=0))
+    moved = Q(state_id__isnull=False) & (
+        Q(seen_balance__isnull=True) | Q(seen_held__isnull=True) | Q(seen_balance__lt=F("balance"))
+        | Q(seen_balance__gt=F("balance")) | Q(seen_held__lt=F("held")) | Q(seen_held__gt=F("held")))
+    return accounts.filter(never_checked | moved)
+
+
+def alert_check_due(account_id) -> bool:
+    """Whether a funding account's balance or held moved since its last alert check."""
+    return stale_alert_accounts().filter(pk=account_id).exists()

@@ -12,6 +12,7 @@ from django.db.models import CharField, Exists, Max, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from creditsite.resilience import enqueue
 from ledger.models import Account, BalanceMode, CreditLot, Organization
 
 from .bounces import deliverable
@@ -26,7 +27,7 @@ from .models import (
     default_threshold,
 )
 from .selectors import alert_settings_for, burn_per_day, recipients_for
-from .webhooks import _enqueue, event_publish
+from .webhooks import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +57,21 @@ def notification_create(*, organization: Organization, kind: str, level: str, ti
     data = data or {}
     if dedupe_key and Notification.objects.filter(organization=organization, dedupe_key=dedupe_key).exists():
         return None
+    settings = settings or alert_settings_for(organization)
+    email = email and settings.email_enabled
     try:
         with transaction.atomic():
             notification = Notification.objects.create(organization=organization, account=account, kind=kind,
                                                        level=level, title=title, message=message, data=data,
-                                                       dedupe_key=dedupe_key)
+                                                       dedupe_key=dedupe_key, email_pending=email)
     except IntegrityError:  # a concurrent run recorded the same key first
         return None
     if event:
         event_publish(organization=organization, event=event, data={"title": title, "message": message, **data})
-    settings = settings or alert_settings_for(organization)
-    if email and settings.email_enabled:
+    if email:
         from .tasks import send_alert_email
 
-        transaction.on_commit(lambda: _enqueue(send_alert_email, notification.pk))
+        transaction.on_commit(lambda: enqueue(send_alert_email, notification.pk))
     return notification
 
 
@@ -83,11 +85,10 @@ def notification_email(*, notification_id: int) -> list[str]:
         if notification.emailed_to:
             return []
         recipients = deliverable(recipients_for(notification.organization))
-        if not recipients:
-            return []
-        alert_email_send(notification=notification, recipients=recipients)
-        notification.emailed_to = recipients
-        notification.save(update_fields=["emailed_to"])
+        if recipients:
+            alert_email_send(notification=notification, recipients=recipients)
+        notification.emailed_to, notification.email_pending = recipients, False
+        notification.save(update_fields=["emailed_to", "email_pending"])
         return recipients
 
 
@@ -182,7 +183,9 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
             state.runway_low = False
 
         state.checked_at = at
-        state.save(update_fields=["low_balance", "negative_balance", "runway_low", "checked_at"])
+        state.checked_balance, state.checked_held = account.balance, account.held
+        state.save(update_fields=["low_balance", "negative_balance", "runway_low", "checked_at", "checked_balance",
+                                  "checked_held"])
     return [notification for notification in created if notification is not None]
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from creditsite.resilience import enqueue
 from ledger.models import Organization
 from ops import metrics
 
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10
 MAX_ATTEMPTS = 8
+# A retry waits in the worker, unacknowledged, until its countdown ends: Redis hands it to another
+# worker once the broker's visibility timeout (10 minutes, settings) passes, so waits stay below it.
+MAX_BACKOFF_SECONDS = 480
 USER_AGENT = "creditsite-webhooks/2"
 
 
@@ -44,8 +48,8 @@ def signed_headers(*, secret: str, msg_id: str, body: str, at: datetime | None =
 
 
 def backoff_seconds(attempt: int) -> int:
-    """Seconds to wait before retry number `attempt` (1-based): 30s, 1m, 2m, ... capped at 1h."""
-    return min(30 * 2 ** (attempt - 1), 3600)
+    """Seconds to wait before retry number `attempt` (1-based): 30s, 1m, 2m, 4m, then 8m each."""
+    return min(30 * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
 
 def _payload(organization: Organization, event: str, data: dict) -> dict:
@@ -58,7 +62,7 @@ def _send_after_commit(deliveries: list[WebhookDelivery]) -> None:
     from .tasks import deliver_webhook
 
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=str(delivery.pk): _enqueue(deliver_webhook, pk))
+        transaction.on_commit(lambda pk=str(delivery.pk): enqueue(deliver_webhook, pk))
 
 
 def event_publish(*, organization: Organization, event: str, data: dict) -> list[WebhookDelivery]:
@@ -90,13 +94,6 @@ def deliveries_redeliver(*, deliveries) -> int:
     WebhookDelivery.objects.filter(pk__in=ids).update(status=DeliveryStatus.PENDING, attempts=0, error="")
     _send_after_commit(list(WebhookDelivery.objects.filter(pk__in=ids).only("pk")))
     return len(ids)
-
-
-def _enqueue(task, *args) -> None:
-    try:
-        task.delay(*args)
-    except Exception:  # a broker outage must not break the caller; the delivery stays pending
-        logger.exception("Could not enqueue %s%r", task.name, args)
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int, str]:

@@ -101,15 +101,46 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis: Celery broker and cache. Without it tasks run eagerly and the cache is in-process.
+# Redis is not on the money path: when it is unreachable the cache fails open (a miss; throttles let
+# requests through) within REDIS_SOCKET_TIMEOUT, then skips Redis for REDIS_RETRY_AFTER_SECONDS
+# (creditsite.resilience), and enqueues after a commit are logged and left to the catch-up jobs.
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+REDIS_RETRY_AFTER_SECONDS = env.float("REDIS_RETRY_AFTER_SECONDS", default=10.0)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT, "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+                    "IGNORE_EXCEPTIONS": True, "REDIS_CLIENT_CLASS": "creditsite.resilience.FailFastRedis"},
+    }}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "memory://localhost/"
     CELERY_TASK_ALWAYS_EAGER = True
+# Publishing from a web request waits at most about a second for an unreachable broker.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# A task a worker took but did not acknowledge (the worker was killed) goes back to its queue after
+# this many seconds. It must exceed the longest task (a million-lot expiry takes about a minute, the
+# nightly ledger check a few) and every retry countdown (capped below it: alerts.webhooks.backoff_seconds).
+# Workers look for such tasks every 10 s (kombu scans only every 10th look unless the throttle is 1).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    "unacked_restore_interval": 10, "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 1, "socket_timeout": 1, "socket_keepalive": True,
+}
+# One queue per kind of work, so a burst of alert emails never delays the scheduled jobs (README, "Production").
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "alerts.tasks.run_due_jobs": {"queue": "jobs"},
+    "alerts.tasks.purge_idempotency_keys": {"queue": "jobs"},
+    "ledger.tasks.check_ledger": {"queue": "jobs"},
+    "alerts.tasks.check_account_alerts": {"queue": "alerts"},
+    "alerts.tasks.send_alert_email": {"queue": "alerts"},
+    "alerts.tasks.deliver_webhook": {"queue": "webhooks"},
+}
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"

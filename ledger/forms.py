@@ -1,10 +1,10 @@
 """Forms of the staff console's money actions: they validate input, the ledger services act.
 
-Each money form carries a hidden idempotency key generated when the form is first rendered, so a
-double submit (two clicks, a browser retry) replays the first result instead of acting twice.
+Each money form carries a hidden one-time token issued by the server when the form is rendered
+(ledger.console_forms): whatever the browser does (Back, reload, a second tab, two clicks), one form
+shown to a person moves money at most once.
 """
 
-import uuid
 from decimal import Decimal
 
 from django import forms
@@ -54,11 +54,11 @@ class CreditLimitAccountField(AccountChoiceField):
 
 
 class LedgerActionForm(forms.Form):
-    """Base of the money forms: the org, a hidden idempotency key and domain errors as form errors."""
+    """Base of the money forms: the org, the hidden one-time form token and domain errors as form errors."""
 
     required_css_class = "required"  # the admin's CSS marks these labels (bold, with an asterisk)
 
-    idempotency_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4)
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)  # checked by the view
 
     def __init__(self, *args, organization: Organization, **kwargs):
         self.organization = organization
@@ -74,16 +74,12 @@ class LedgerActionForm(forms.Form):
         """Show a domain error on the fields it names, else as a non-field error with its detail."""
         placed = False
         for field, messages in (exc.errors or {}).items():
-            target = field if field in self.fields and field != "idempotency_key" else None
+            target = field if field in self.fields and field != "form_token" else None
             for message in messages if isinstance(messages, list | tuple) else [messages]:
                 self.add_error(target, str(message))
                 placed = True
         if not placed:
             self.add_error(None, exc.detail)
-
-    @property
-    def key(self) -> str:
-        return str(self.cleaned_data["idempotency_key"])
 
 
 class AddCreditsForm(LedgerActionForm):

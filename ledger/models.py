@@ -478,3 +478,31 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.caller}:{self.key}"
+
+
+class ConsoleFormToken(models.Model):
+    """One money form shown to one staff user in the admin: it may move money at most once.
+
+    Issued when the form is rendered (its signed id is the form's hidden `form_token` and the
+    idempotency key of the service call), claimed by the first submission, and kept with what
+    that submission did, so Back, reload, a resubmit or a second tab find it used.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="Hash of the action's decisive values.")
+    summary = models.CharField(max_length=300, blank=True, help_text="What the submission did, for people.")
+    result_url = models.CharField(max_length=300, blank=True, help_text="The admin page of the entry it made.")
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "organization", "action", "claimed_at"],
+                                name="console_form_recent_claims"),
+                   models.Index(fields=["created_at"], name="console_form_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} form {self.pk}"

@@ -20,11 +20,13 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
-from ledger import services
+from ledger import console_forms, services
 from ledger.currencies import CURRENCIES
-from ledger.errors import IdempotencyConflict, LedgerError
+from ledger.errors import LedgerError
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.forms import (
     AddCreditsForm,
@@ -44,6 +46,7 @@ from ledger.models import (
     Organization,
     PaymentScheme,
     Posting,
+    Transaction,
 )
 from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
 
@@ -151,20 +154,27 @@ class OrganizationForm(forms.ModelForm):
 
 
 class ActionSpec:
-    """One object-tool action screen: its URL slug, title, form, permission and service call."""
+    """One object-tool action screen: its URL slug, title, form, permission and service call.
 
-    def __init__(self, slug, title, form_class, permission, perform, button):
+    `perform(request, org, form, key)` calls the service with the form's one-time key and returns
+    (result, message); `describe(org, data)` says what the action does, for the duplicate
+    prompt; `decisive` names the fields that make two submissions "the same action" (none: the
+    action cannot be repeated by mistake, e.g. a switch already in the wanted state does nothing).
+    """
+
+    def __init__(self, slug, title, form_class, permission, perform, button, describe, decisive=()):
         self.slug, self.title, self.form_class = slug, title, form_class
         self.permission, self.perform, self.button = permission, perform, button
+        self.describe, self.decisive = describe, decisive
 
 
-def _add_credits(request, org, form):
+def _add_credits(request, org, form, key):
     data = form.cleaned_data
     account = data["account"]
     txn = services.credits_grant(
         actor=services.Actor(user=request.user), account=account, amount=data["amount"],
         expires_in=data["expires_in"], purchase_order=data["purchase_order"], comment=data["comment"],
-        idempotency_key=form.key)
+        idempotency_key=key)
     expiry = dict(ExpiresIn.choices)[data["expires_in"]].lower()
     message = f"Added {money(data['amount'], org.currency)} to {account.name} (expires: {expiry}"
     if data["purchase_order"]:
@@ -172,14 +182,14 @@ def _add_credits(request, org, form):
     return txn, message + ")."
 
 
-def _remove_credits(request, org, form):
+def _remove_credits(request, org, form, key):
     data = form.cleaned_data
     txn = services.credits_remove(actor=services.Actor(user=request.user), account=data["account"],
-                                  amount=data["amount"], comment=data["comment"], idempotency_key=form.key)
+                                  amount=data["amount"], comment=data["comment"], idempotency_key=key)
     return txn, f"Removed {money(data['amount'], org.currency)} from {data['account'].name}."
 
 
-def _set_credit_limit(request, org, form):
+def _set_credit_limit(request, org, form, key):
     data = form.cleaned_data
     days = data.get("temporary_days")
     account = services.credit_limit_set(actor=services.Actor(user=request.user), account=data["account"],
@@ -188,16 +198,16 @@ def _set_credit_limit(request, org, form):
     return account, f"Set the credit limit of {account.name} to {money(data['amount'], org.currency)} ({scope})."
 
 
-def _transfer(request, org, form):
+def _transfer(request, org, form, key):
     data = form.cleaned_data
     txn = services.transfer_create(actor=services.Actor(user=request.user), from_account=data["from_account"],
                                    to_account=data["to_account"], amount=data["amount"], comment=data["comment"],
-                                   idempotency_key=form.key)
+                                   idempotency_key=key)
     return txn, (f"Transferred {money(data['amount'], org.currency)} from {data['from_account'].name} "
                  f"to {data['to_account'].name}.")
 
 
-def _credit_management(request, org, form):
+def _credit_management(request, org, form, key):
     enabled = form.cleaned_data["enabled"]
     if org.credit_management_enabled == enabled:
         org.replayed = True  # nothing to change: a double submit or a stale page
@@ -207,17 +217,50 @@ def _credit_management(request, org, form):
     return org, f"Credit management switched {'on' if enabled else 'off'}."
 
 
+def _limit_scope(data) -> str:
+    days = data.get("temporary_days")
+    return f"temporary for {days} days" if days else "permanent"
+
+
 ACTIONS = [
-    ActionSpec("add-credits", "Add credits", AddCreditsForm, "manage_credits", _add_credits, "Add credits"),
+    ActionSpec("add-credits", "Add credits", AddCreditsForm, "manage_credits", _add_credits, "Add credits",
+               lambda org, d: f"grant of {money(d['amount'], org.currency)} to {d['account'].name}",
+               ("account", "amount")),
     ActionSpec("remove-credits", "Remove credits", RemoveCreditsForm, "manage_credits", _remove_credits,
-               "Remove credits"),
+               "Remove credits",
+               lambda org, d: f"removal of {money(d['amount'], org.currency)} from {d['account'].name}",
+               ("account", "amount")),
     ActionSpec("credit-limit", "Set credit limit", CreditLimitForm, "set_credit_limit", _set_credit_limit,
-               "Set credit limit"),
-    ActionSpec("transfer", "Transfer credits", TransferForm, "transfer_credits", _transfer, "Transfer"),
+               "Set credit limit",
+               lambda org, d: (f"credit limit of {money(d['amount'], org.currency)} ({_limit_scope(d)}) "
+                               f"on {d['account'].name}"),
+               ("account", "amount", "temporary_days")),
+    ActionSpec("transfer", "Transfer credits", TransferForm, "transfer_credits", _transfer, "Transfer",
+               lambda org, d: (f"transfer of {money(d['amount'], org.currency)} from {d['from_account'].name} "
+                               f"to {d['to_account'].name}"),
+               ("from_account", "to_account", "amount")),
     ActionSpec("credit-management", "Credit management", CreditManagementForm, "toggle_credit_management",
-               _credit_management, "Save"),
+               _credit_management, "Save",
+               lambda org, d: f"switch of credit management {'on' if d['enabled'] else 'off'}"),
 ]
 ACTIONS_BY_SLUG = {action.slug: action for action in ACTIONS}
+
+
+def result_url(result) -> str:
+    """The admin page of what an action made: its transaction, the account's limit changes, or the org's history."""
+    if isinstance(result, Transaction):
+        return reverse("admin:ledger_transaction_change", args=[result.pk])
+    if isinstance(result, Account):
+        return reverse("admin:ledger_creditlimitchange_changelist") + f"?account__id__exact={result.pk}"
+    return reverse("admin:ledger_organization_history", args=[result.pk])
+
+
+def ago(moment, now=None) -> str:
+    """How long ago, for people: "40 seconds", "3 minutes"."""
+    seconds = max(0, int(((now or timezone.now()) - moment).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return timesince(moment, now or timezone.now(), depth=1)
 
 
 @admin.register(Organization)
@@ -461,49 +504,117 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         return urls + super().get_urls()
 
     def action_view(self, request, object_id, slug):
-        """One money action on one org: a form on GET, the service call on a valid POST."""
+        """One money action on one org: a one-time form on GET, the service call on a valid POST.
+
+        GET without a token issues one and redirects to the form's own URL (`?form=<token>`), so
+        Back and reload come back to the same form instance; once it was submitted that URL
+        shows what it did instead of a fresh form. A POST claims the token first: a used token
+        moves nothing, and an identical action made within a few minutes asks for confirmation.
+        """
         action = ACTIONS_BY_SLUG[slug]
         org = self.get_scoped_org(request, object_id)
         if not self.can(request, action.permission):
             raise PermissionDenied
         org_url = reverse("admin:ledger_organization_change", args=[org.pk])
+        action_url = reverse(f"admin:ledger_organization_{slug}", args=[org.pk])
+        duplicate = None
         if request.method == "POST":
             form = action.form_class(request.POST, organization=org)
-            if form.is_valid():
-                try:
-                    result, message = action.perform(request, org, form)
-                except IdempotencyConflict:
-                    data = request.POST.copy()
-                    data["idempotency_key"] = str(uuid.uuid4())
-                    form = action.form_class(data, organization=org)
-                    form.is_valid()
-                    form.add_error(None, "This form was already submitted with other values. "
-                                         "Check the values and submit again.")
-                except LedgerError as exc:
-                    form.add_ledger_error(exc)
-                else:
-                    if getattr(result, "replayed", False):
-                        self.message_user(request, "Already done: this form was submitted before, "
-                                                   "so nothing was changed twice.", messages.INFO)
-                    else:
-                        self.log_change(request, org, message)
-                        self.message_user(request, message, messages.SUCCESS)
+            signed = request.POST.get("form_token", "")
+            token = console_forms.form_token_get(signed=signed, user=request.user, organization=org, action=slug)
+            if token is None:  # tampered with, another user's or action's, or purged: a new form instance
+                signed = console_forms.form_token_issue(user=request.user, organization=org, action=slug)
+                if form.is_valid():
+                    form.add_error(None, "This form had expired: nothing was done. Check the values and submit "
+                                         "again.")
+            elif form.is_valid():
+                outcome = self.submit(request, org, action, form, token)
+                if outcome is None:
                     return redirect(org_url)
+                duplicate = outcome or None
         else:
+            signed = request.GET.get("form", "")
+            token = console_forms.form_token_get(signed=signed, user=request.user, organization=org, action=slug)
+            if token is None:
+                signed = console_forms.form_token_issue(user=request.user, organization=org, action=slug)
+                return redirect(f"{action_url}?{urlencode({'form': signed})}")
+            if token.claimed_at is not None:
+                return self.render_used(request, org, action, token, org_url, action_url)
             form = action.form_class(organization=org)
-        context = {
+        status = 400 if form.is_bound and form.errors else 200
+        return self.render_action(request, org, action, form, org_url, signed, status=status, duplicate=duplicate)
+
+    def submit(self, request, org, action, form, token):
+        """Claim the form's token and run the action; None when done (or done before), else the duplicate to confirm."""
+        data = form.cleaned_data
+        summary = action.describe(org, data)
+        fingerprint = (console_forms.fingerprint(action.slug, {name: data.get(name) for name in action.decisive})
+                       if action.decisive else "")
+        claim = console_forms.form_token_claim(token=token, fingerprint=fingerprint, summary=summary,
+                                               confirmed=request.POST.get("confirm_duplicate", ""))
+        if claim.outcome == "used":
+            self.message_user(request, self.used_message(claim.token), messages.INFO)
+            return None
+        if claim.outcome == "duplicate":
+            return claim.earlier
+        try:
+            result, message = action.perform(request, org, form, str(token.pk))
+        except LedgerError as exc:
+            console_forms.form_token_release(token=token)
+            form.add_ledger_error(exc)
+            return False
+        except BaseException:
+            console_forms.form_token_release(token=token)
+            raise
+        url = result_url(result)
+        console_forms.form_token_complete(token=token, summary=summary, result_url=url)
+        if getattr(result, "replayed", False):
+            self.message_user(request, "Already done: this form was submitted before, so nothing was changed "
+                                       "twice.", messages.INFO)
+        else:
+            self.log_change(request, org, message)
+            self.message_user(request, message, messages.SUCCESS)
+        return None
+
+    def used_message(self, token):
+        """What a used form says: when it was sent, what it did, and a link to the entry."""
+        text = "Already done: this form was submitted {} ago, so nothing was changed twice."
+        if token.result_url:
+            return format_html(text + ' <a href="{}">View the entry</a>', ago(token.claimed_at), token.result_url)
+        return format_html(text, ago(token.claimed_at))
+
+    def render_used(self, request, org, action, token, org_url, action_url):
+        """The page a used form's URL shows (Back, reload): what it did, and a way to a new form."""
+        context = {**self.action_context(request, org, action, org_url),
+                   "used": token, "used_ago": ago(token.claimed_at), "new_form_url": action_url}
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/ledger/organization/action_used.html", context)
+
+    def render_action(self, request, org, action, form, org_url, signed, status=200, duplicate=None):
+        """The action form carrying the token `signed`; with `duplicate`, the confirmation prompt instead of its button."""
+        form.fields["form_token"].initial = signed
+        if form.is_bound:
+            form.data = form.data.copy()
+            form.data["form_token"] = signed
+        context = {**self.action_context(request, org, action, org_url), "form": form,
+                   "media": self.media + form.media}
+        if duplicate:
+            context.update({"duplicate": duplicate, "duplicate_ago": ago(duplicate.claimed_at)})
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/ledger/organization/action_form.html", context, status=status)
+
+    def action_context(self, request, org, action, org_url) -> dict:
+        """What every action page shows: the org, its master balance and available, the admin's chrome."""
+        return {
             **self.admin_site.each_context(request),
             "opts": self.opts, "original": org, "organization": org, "title": f"{action.title}: {org.name}",
-            "form": form, "action": action, "org_url": org_url,
+            "action": action, "org_url": org_url,
             "has_view_permission": self.has_view_permission(request, org),
             "master": org.master_account, "currency": org.currency,
             "master_balance": money(org.master_account.balance, org.currency),
             "master_available": money(org.master_account.available(), org.currency),
-            "media": self.media + form.media,
+            "media": self.media,
         }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/ledger/organization/action_form.html", context,
-                                status=400 if form.is_bound and form.errors else 200)
 
 
 def _admin_url(name: str, *args) -> str | None:

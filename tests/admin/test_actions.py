@@ -7,6 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from ledger import services
 from ledger.models import CreditLimitChange, CreditLot, Transaction
@@ -22,8 +23,11 @@ def messages_of(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def key():
-    return str(uuid.uuid4())
+def token(client, org, slug):
+    """A one-time form token, as the rendered form carries it (GET issues one and redirects to the form)."""
+    response = client.get(action_url(org, slug), follow=True)
+    assert response.status_code == 200
+    return response.context["form"]["form_token"].value()
 
 
 def master(org):
@@ -37,25 +41,28 @@ def sub(org, name="Marketing"):
 # --- add credits --------------------------------------------------------------------------------
 
 
-def test_add_credits_form_defaults_to_6m_and_carries_a_fresh_key(staff_client, org):
-    response = staff_client.get(action_url(org, "add-credits"))
+def test_add_credits_form_defaults_to_6m_and_carries_a_one_time_token(staff_client, org):
+    opened = staff_client.get(action_url(org, "add-credits"))
+    assert opened.status_code == 302 and "?form=" in opened["Location"]  # each opening is a form instance
+    response = staff_client.get(opened["Location"])
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]  # never shown again from the cache by Back
     form = response.context["form"]
     assert form["expires_in"].initial == "6M"
     assert form["account"].initial == master(org).pk
-    first_key = form["idempotency_key"].value()
-    uuid.UUID(str(first_key))
-    second = staff_client.get(action_url(org, "add-credits")).context["form"]["idempotency_key"].value()
-    assert str(second) != str(first_key)
+    signed = form["form_token"].value()
+    assert opened["Location"].endswith(urlencode({"form": signed}))
+    assert staff_client.get(opened["Location"]).context["form"]["form_token"].value() == signed  # reload: same form
+    assert token(staff_client, org, "add-credits") != signed  # opening it again: a new form
     html = response.content.decode()
-    assert 'type="hidden" name="idempotency_key"' in html
+    assert 'type="hidden" name="form_token"' in html
     assert 'value="6M"' in html and "checked" in html
 
 
 def test_add_credits_happy_path(staff_client, staff_user, org):
     response = staff_client.post(action_url(org, "add-credits"), {
         "account": master(org).pk, "amount": "250.50", "expires_in": "3M", "purchase_order": "PO-77",
-        "comment": "Q3 top-up", "idempotency_key": key()})
+        "comment": "Q3 top-up", "form_token": token(staff_client, org, "add-credits")})
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:ledger_organization_change", args=[org.pk])
     assert master(org).balance == Decimal("1250.50")
@@ -70,14 +77,15 @@ def test_add_credits_happy_path(staff_client, staff_user, org):
 
 def test_add_credits_to_an_own_subaccount(staff_client, org):
     response = staff_client.post(action_url(org, "add-credits"), {
-        "account": sub(org).pk, "amount": "5", "expires_in": "never", "idempotency_key": key()})
+        "account": sub(org).pk, "amount": "5", "expires_in": "never", "form_token": token(staff_client, org, "add-credits")})
     assert response.status_code == 302
     assert sub(org).balance == Decimal("5")
     assert CreditLot.objects.get(account=sub(org)).expires_at is None
 
 
 def test_add_credits_double_submit_adds_once(staff_client, org):
-    data = {"account": master(org).pk, "amount": "100", "expires_in": "6M", "idempotency_key": key()}
+    data = {"account": master(org).pk, "amount": "100", "expires_in": "6M",
+            "form_token": token(staff_client, org, "add-credits")}
     first = staff_client.post(action_url(org, "add-credits"), data)
     second = staff_client.post(action_url(org, "add-credits"), data)
     assert first.status_code == second.status_code == 302
@@ -87,17 +95,14 @@ def test_add_credits_double_submit_adds_once(staff_client, org):
     assert LogEntry.objects.filter(object_id=str(org.pk)).count() == 1
 
 
-def test_same_key_with_other_values_is_a_form_error_with_a_new_key(staff_client, org):
-    used = key()
+def test_a_used_form_sent_again_with_other_values_moves_nothing(staff_client, org):
+    used = token(staff_client, org, "add-credits")
     staff_client.post(action_url(org, "add-credits"),
-                      {"account": master(org).pk, "amount": "100", "expires_in": "6M", "idempotency_key": used})
+                      {"account": master(org).pk, "amount": "100", "expires_in": "6M", "form_token": used})
     response = staff_client.post(action_url(org, "add-credits"),
-                                 {"account": master(org).pk, "amount": "999", "expires_in": "6M",
-                                  "idempotency_key": used})
-    assert response.status_code == 400
-    form = response.context["form"]
-    assert "already submitted with other values" in str(form.non_field_errors())
-    assert str(form["idempotency_key"].value()) != used
+                                 {"account": master(org).pk, "amount": "999", "expires_in": "6M", "form_token": used})
+    assert response.status_code == 302
+    assert any("Already done" in message for message in messages_of(response))
     assert master(org).balance == Decimal("1100")
 
 
@@ -109,10 +114,10 @@ def test_same_key_with_other_values_is_a_form_error_with_a_new_key(staff_client,
     ({"amount": ""}, "amount", "required"),
     ({"expires_in": "5Y"}, "expires_in", "Select a valid choice"),
     ({"purchase_order": "P" * 101}, "purchase_order", "at most 100 characters"),
-    ({"idempotency_key": ""}, "idempotency_key", "required"),
 ])
 def test_add_credits_validation_errors(staff_client, org, data, field, message):
-    payload = {"account": master(org).pk, "amount": "10", "expires_in": "6M", "idempotency_key": key(), **data}
+    payload = {"account": master(org).pk, "amount": "10", "expires_in": "6M",
+               "form_token": token(staff_client, org, "add-credits"), **data}
     response = staff_client.post(action_url(org, "add-credits"), payload)
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
@@ -122,7 +127,7 @@ def test_add_credits_validation_errors(staff_client, org, data, field, message):
 def test_add_credits_refuses_a_shared_or_foreign_account(staff_client, org, other_org):
     for account in (sub(org, "Support"), master(other_org)):
         response = staff_client.post(action_url(org, "add-credits"), {
-            "account": account.pk, "amount": "10", "expires_in": "6M", "idempotency_key": key()})
+            "account": account.pk, "amount": "10", "expires_in": "6M", "form_token": token(staff_client, org, "add-credits")})
         assert response.status_code == 400
         assert "Select a valid choice" in " ".join(response.context["form"].errors["account"])
     assert master(other_org).balance == Decimal("50")
@@ -133,7 +138,7 @@ def test_add_credits_refuses_a_shared_or_foreign_account(staff_client, org, othe
 
 def test_remove_credits_happy_path(staff_client, org):
     response = staff_client.post(action_url(org, "remove-credits"), {
-        "account": master(org).pk, "amount": "400", "comment": "correction", "idempotency_key": key()})
+        "account": master(org).pk, "amount": "400", "comment": "correction", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 302
     assert master(org).balance == Decimal("600")
     txn = Transaction.objects.get(organization=org, kind="removal")
@@ -143,7 +148,7 @@ def test_remove_credits_happy_path(staff_client, org):
 
 def test_remove_more_than_the_positive_balance_is_a_form_error(staff_client, org):
     response = staff_client.post(action_url(org, "remove-credits"), {
-        "account": master(org).pk, "amount": "1000.01", "idempotency_key": key()})
+        "account": master(org).pk, "amount": "1000.01", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 400
     assert "At most the positive balance (1000)" in " ".join(response.context["form"].errors["amount"])
     assert master(org).balance == Decimal("1000")
@@ -158,7 +163,7 @@ def test_remove_service_error_becomes_a_form_error(staff_client, org, monkeypatc
 
     monkeypatch.setattr(services, "credits_remove", refuse)
     response = staff_client.post(action_url(org, "remove-credits"), {
-        "account": master(org).pk, "amount": "10", "idempotency_key": key()})
+        "account": master(org).pk, "amount": "10", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 400
     assert response.context["form"].errors["amount"] == ["At most the positive balance (3) can be removed."]
 
@@ -171,13 +176,13 @@ def test_ledger_error_without_fields_is_a_non_field_error(staff_client, org, mon
 
     monkeypatch.setattr(services, "transfer_create", refuse)
     response = staff_client.post(action_url(org, "transfer"), {
-        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "1", "idempotency_key": key()})
+        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "1", "form_token": token(staff_client, org, "transfer")})
     assert response.status_code == 400
     assert "switched off" in str(response.context["form"].non_field_errors())
 
 
 def test_remove_credits_double_submit_removes_once(staff_client, org):
-    data = {"account": master(org).pk, "amount": "100", "idempotency_key": key()}
+    data = {"account": master(org).pk, "amount": "100", "form_token": token(staff_client, org, "remove-credits")}
     staff_client.post(action_url(org, "remove-credits"), data)
     staff_client.post(action_url(org, "remove-credits"), data)
     assert master(org).balance == Decimal("900")
@@ -188,7 +193,7 @@ def test_remove_credits_double_submit_removes_once(staff_client, org):
 
 def test_set_permanent_credit_limit(staff_client, staff_user, org):
     response = staff_client.post(action_url(org, "credit-limit"), {
-        "account": master(org).pk, "amount": "300", "temporary_days": "", "idempotency_key": key()})
+        "account": master(org).pk, "amount": "300", "temporary_days": "", "form_token": token(staff_client, org, "credit-limit")})
     assert response.status_code == 302
     account = master(org)
     assert account.credit_limit == Decimal("300") and account.temporary_credit_limit is None
@@ -199,7 +204,7 @@ def test_set_permanent_credit_limit(staff_client, staff_user, org):
 
 def test_set_temporary_credit_limit(staff_client, org):
     response = staff_client.post(action_url(org, "credit-limit"), {
-        "account": master(org).pk, "amount": "150", "temporary_days": "7", "idempotency_key": key()})
+        "account": master(org).pk, "amount": "150", "temporary_days": "7", "form_token": token(staff_client, org, "credit-limit")})
     assert response.status_code == 302
     account = master(org)
     assert account.temporary_credit_limit == Decimal("150") and account.credit_limit == Decimal("0")
@@ -213,7 +218,8 @@ def test_set_temporary_credit_limit(staff_client, org):
     ({"temporary_days": "x"}, "temporary_days", "Enter a whole number"),
 ])
 def test_credit_limit_validation_errors(staff_client, org, data, field, message):
-    payload = {"account": master(org).pk, "amount": "10", "idempotency_key": key(), **data}
+    payload = {"account": master(org).pk, "amount": "10", "form_token": token(staff_client, org, "credit-limit"),
+               **data}
     response = staff_client.post(action_url(org, "credit-limit"), payload)
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
@@ -225,7 +231,7 @@ def test_postpaid_needs_a_credit_limit(staff_client):
 
     postpaid = make_org(name="Post Co", payment_scheme="postpaid", credit_limit="500")
     response = staff_client.post(action_url(postpaid, "credit-limit"), {
-        "account": master(postpaid).pk, "amount": "0", "idempotency_key": key()})
+        "account": master(postpaid).pk, "amount": "0", "form_token": token(staff_client, postpaid, "credit-limit")})
     assert response.status_code == 400
     assert "postpaid organization needs a credit limit" in " ".join(response.context["form"].errors["amount"])
     assert master(postpaid).credit_limit == Decimal("500")
@@ -237,14 +243,14 @@ def test_postpaid_needs_a_credit_limit(staff_client):
 def test_transfer_between_accounts_of_the_org(staff_client, org):
     response = staff_client.post(action_url(org, "transfer"), {
         "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "300", "comment": "team budget",
-        "idempotency_key": key()})
+        "form_token": token(staff_client, org, "transfer")})
     assert response.status_code == 302
     assert master(org).balance == Decimal("700") and sub(org).balance == Decimal("300")
     assert messages_of(response) == ["Transferred ₹300.00 from Master account to Marketing."]
 
 
 def test_transfer_choices_exclude_shared_subaccounts(staff_client, org):
-    form = staff_client.get(action_url(org, "transfer")).context["form"]
+    form = staff_client.get(action_url(org, "transfer"), follow=True).context["form"]
     names = {account.name for account in form.fields["to_account"].queryset}
     assert names == {"Master account", "Marketing"}
 
@@ -257,7 +263,8 @@ def test_transfer_choices_exclude_shared_subaccounts(staff_client, org):
 ])
 def test_transfer_validation_errors(staff_client, org, data, field, message):
     targets = {"SELF": master(org).pk, "SHARED": sub(org, "Support").pk}
-    payload = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "10", "idempotency_key": key()}
+    payload = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "10",
+               "form_token": token(staff_client, org, "transfer")}
     payload.update({name: targets.get(value, value) for name, value in data.items()})
     response = staff_client.post(action_url(org, "transfer"), payload)
     assert response.status_code == 400
@@ -266,7 +273,8 @@ def test_transfer_validation_errors(staff_client, org, data, field, message):
 
 
 def test_transfer_double_submit_moves_once(staff_client, org):
-    data = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "100", "idempotency_key": key()}
+    data = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "100",
+            "form_token": token(staff_client, org, "transfer")}
     staff_client.post(action_url(org, "transfer"), data)
     staff_client.post(action_url(org, "transfer"), data)
     assert master(org).balance == Decimal("900") and sub(org).balance == Decimal("100")
@@ -274,7 +282,7 @@ def test_transfer_double_submit_moves_once(staff_client, org):
 
 def test_org_admin_transfers_between_own_subaccounts(org_admin_client, org_admin_user, org):
     response = org_admin_client.post(action_url(org, "transfer"), {
-        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "50", "idempotency_key": key()})
+        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "50", "form_token": token(org_admin_client, org, "transfer")})
     assert response.status_code == 302
     assert sub(org).balance == Decimal("50")
     assert Transaction.objects.get(kind="transfer").actor_user == org_admin_user
@@ -284,22 +292,22 @@ def test_org_admin_transfers_between_own_subaccounts(org_admin_client, org_admin
 
 
 def test_credit_management_off_and_on(staff_client, org):
-    response = staff_client.post(action_url(org, "credit-management"), {"enabled": "off", "idempotency_key": key()})
+    response = staff_client.post(action_url(org, "credit-management"), {"enabled": "off", "form_token": token(staff_client, org, "credit-management")})
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.credit_management_enabled is False
     assert messages_of(response) == ["Credit management switched off."]
     assert org.history.first().history_user.username == "pat-staff"
-    again = staff_client.post(action_url(org, "credit-management"), {"enabled": "off", "idempotency_key": key()})
+    again = staff_client.post(action_url(org, "credit-management"), {"enabled": "off", "form_token": token(staff_client, org, "credit-management")})
     assert any("Already done" in message for message in messages_of(again))
-    staff_client.post(action_url(org, "credit-management"), {"enabled": "on", "idempotency_key": key()})
+    staff_client.post(action_url(org, "credit-management"), {"enabled": "on", "form_token": token(staff_client, org, "credit-management")})
     org.refresh_from_db()
     assert org.credit_management_enabled is True
     assert LogEntry.objects.filter(object_id=str(org.pk)).count() == 2
 
 
 def test_credit_management_requires_a_choice(staff_client, org):
-    response = staff_client.post(action_url(org, "credit-management"), {"enabled": "maybe", "idempotency_key": key()})
+    response = staff_client.post(action_url(org, "credit-management"), {"enabled": "maybe", "form_token": token(staff_client, org, "credit-management")})
     assert response.status_code == 400
     assert "Select a valid choice" in " ".join(response.context["form"].errors["enabled"])
 
@@ -317,7 +325,7 @@ def valid_payload(org, slug):
         "credit-limit": {"account": master(org).pk, "amount": "10"},
         "transfer": {"from_account": master(org).pk, "to_account": receiver.pk, "amount": "10"},
         "credit-management": {"enabled": "off"},
-    }[slug] | {"idempotency_key": key()}
+    }[slug] | {"form_token": "not-a-token"}  # refused before any token is looked at
 
 
 @pytest.mark.parametrize("slug", ALL_SLUGS)

@@ -109,6 +109,6 @@ def test_rate_card_pages_show_labels_plain_prices_and_styled_breadcrumbs(client,
 def test_credit_limit_form_shows_each_account_s_current_limit(client, org):
     services.credit_limit_set(actor=services.SYSTEM, account=org.master_account, amount="300")
     superuser(client)
-    content = client.get(reverse("admin:ledger_organization_credit-limit", args=[org.pk])).content.decode()
+    content = client.get(reverse("admin:ledger_organization_credit-limit", args=[org.pk]), follow=True).content.decode()
     assert "Master account (master, credit limit ₹300.00)" in content
     assert '<label for="id_amount" class="required">' in content

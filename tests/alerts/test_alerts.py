@@ -163,7 +163,7 @@ def test_negative_balance_alert_and_depleted_webhook(db, django_capture_on_commi
     endpoint = WebhookEndpoint.objects.create(organization=org, url="http://127.0.0.1:9/hook",
                                               events=["balance.depleted"])
     _charge(account, "25")  # transactional: may go below zero
-    with mock.patch("alerts.tasks.deliver_webhook.delay") as delay, \
+    with mock.patch("alerts.tasks.deliver_webhook.apply_async") as apply_async, \
             django_capture_on_commit_callbacks(execute=True):
         fired = account_alerts_check(account_id=account.pk)
     assert [n.kind for n in fired] == ["low_balance", "negative_balance"]
@@ -173,7 +173,7 @@ def test_negative_balance_alert_and_depleted_webhook(db, django_capture_on_commi
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.event == "balance.depleted"
     assert delivery.payload["data"]["balance"] == "-15.000000"
-    delay.assert_called_once_with(str(delivery.pk))
+    apply_async.assert_called_once_with((str(delivery.pk),))
     assert sorted(len(m.to) for m in mail.outbox) == [1, 1]
 
     assert account_alerts_check(account_id=account.pk) == []  # still negative: nothing new

@@ -154,7 +154,7 @@ def test_network_errors_are_logged_and_retried(endpoint):
 
 def test_backoff_doubles_and_is_capped():
     assert [webhooks.backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
-    assert webhooks.backoff_seconds(20) == 3600
+    assert webhooks.backoff_seconds(20) == 480
 
 
 def test_endpoint_validation(db):

@@ -17,9 +17,21 @@ def test_health_reports_database_and_broker(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["status"] == "ok" and body["database"] == "ok" and body["cache"] == "ok"
     assert body["broker"] == ("ok" if os.environ.get("REDIS_URL") else "unavailable")
     assert client.get("/api/v1/health/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_health_is_degraded_when_redis_is_unreachable(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.CACHES = {"default": {
+        "BACKEND": "django_redis.cache.RedisCache", "LOCATION": settings.REDIS_URL,
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2, "IGNORE_EXCEPTIONS": True}}}
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "unavailable",
+                               "cache": "unavailable"}
 
 
 @pytest.mark.django_db
