@@ -140,6 +140,14 @@ CELERY_TASK_ROUTES = {
     "alerts.tasks.check_account_alerts": {"queue": "alerts"},
     "alerts.tasks.send_alert_email": {"queue": "alerts"},
     "alerts.tasks.deliver_webhook": {"queue": "webhooks"},
+    "payments.tasks.expire_top_ups": {"queue": "jobs"},
+    "payments.tasks.top_up_paid_notify": {"queue": "alerts"},
+    "payments.tasks.refund_due_notify": {"queue": "alerts"},
+    # calls to payment providers (checkout close, saved-card charges of auto-recharge, sandbox events)
+    "payments.tasks.provider_checkout_close": {"queue": "payments"},
+    "payments.tasks.send_sandbox_event": {"queue": "payments"},
+    "payments.tasks.auto_recharge_check": {"queue": "payments"},
+    "payments.tasks.auto_recharge_charge": {"queue": "payments"},
 }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]

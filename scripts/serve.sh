@@ -8,9 +8,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 if $py -c "import redis,sys; sys.exit(0 if redis.Redis.from_url('$redis_url', socket_connect_timeout=1).ping() else 1)" 2>/dev/null; then
-  echo "Redis is reachable at $redis_url: starting a Celery worker (queues jobs, alerts, webhooks, default) with beat."
+  echo "Redis is reachable at $redis_url: starting a Celery worker (queues jobs, alerts, webhooks, payments, default) with beat."
   export REDIS_URL=$redis_url
-  .venv/bin/celery -A creditsite worker --beat --loglevel=INFO --concurrency=2 -Q jobs,alerts,webhooks,default \
+  .venv/bin/celery -A creditsite worker --beat --loglevel=INFO --concurrency=2 -Q jobs,alerts,webhooks,payments,default \
     -s var/celerybeat-schedule &
   pids+=($!)
 else

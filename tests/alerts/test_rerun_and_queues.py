@@ -103,7 +103,7 @@ def test_every_task_is_routed_and_retries_wait_less_than_the_visibility_timeout(
 
     from alerts import webhooks
 
-    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger."))}
+    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments."))}
     assert ours == set(settings.CELERY_TASK_ROUTES)
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert webhooks.backoff_seconds(webhooks.MAX_ATTEMPTS) < visibility

@@ -171,7 +171,7 @@ class World:
         offset = path.stat().st_size if path.exists() else 0
         self.worker_log = open(path, "a")  # noqa: SIM115 - closed in kill_worker()
         self.worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "creditsite", "worker", "-Q", "jobs,alerts,webhooks,default",
+            [sys.executable, "-m", "celery", "-A", "creditsite", "worker", "-Q", "jobs,alerts,webhooks,payments,default",
              "-c", "2", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO"],
             cwd=ROOT, env=self.env(CONN_MAX_AGE=0), stdout=self.worker_log, stderr=subprocess.STDOUT,
             start_new_session=True)
