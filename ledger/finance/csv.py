@@ -1,4 +1,7 @@
-"""Streamed CSV exports: one server-side cursor, rows written as they are fetched, constant memory."""
+"""Streamed CSV exports: one server-side cursor, rows written as they are fetched, constant memory.
+
+Amounts are plain decimals with 6 places in every row (`plain_decimal`), times ISO 8601 in the org's zone.
+"""
 
 import csv
 from collections.abc import Iterable, Iterator
@@ -6,7 +9,9 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from ledger.admin.money import plain_decimal
 from ledger.selectors import entry_kind
+from ledger.times import iso_time
 
 from .selectors import LedgerScope
 
@@ -54,10 +59,10 @@ def entry_rows(scope: LedgerScope, queryset: QuerySet, *, show_balance: bool = T
     for (created_at, kind, amount, balance_after, currency, account_name, subaccount_name, username, service,
          reference, memo, channel, country, category, quantity, unit_price, transaction_id, posting_id) in rows:
         yield [
-            created_at.astimezone(tz).isoformat(), entry_kind(kind, amount), amount,
-            balance_after if show_balance else "", currency, safe_text(account_name), safe_text(subaccount_name),
+            iso_time(created_at, tz), entry_kind(kind, amount), plain_decimal(amount),
+            plain_decimal(balance_after) if show_balance else "", currency, safe_text(account_name), safe_text(subaccount_name),
             safe_text(username or service or "system"), safe_text(reference), safe_text(memo), channel, country, category,
-            "" if quantity is None else quantity, "" if unit_price is None else unit_price, transaction_id,
+            "" if quantity is None else quantity, plain_decimal(unit_price), transaction_id,
             posting_id,
         ]
 

@@ -4,6 +4,8 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from ledger.admin.money import rate
+
 register = template.Library()
 
 
@@ -37,14 +39,17 @@ def count(value):
 
 
 @register.filter
-def unit_price(value):
-    """A unit price without trailing zeros but with at least two decimals (0.250000 -> 0.25, 0.0079 stays)."""
+def unit_price(value, currency=""):
+    """A unit price: with the currency, its symbol and the precision it needs (₹0.0079); without, a plain
+    number without trailing zeros but at least two decimals (0.250000 -> 0.25)."""
     if value is None or value == "":
         return ""
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return value
+    if currency:
+        return rate(amount, currency)
     places = max(2, -amount.normalize().as_tuple().exponent)
     return f"{amount:,.{places}f}"
 
