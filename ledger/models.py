@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
+from .history import ActorHistory, history_user
+
 ZERO = Decimal("0")
 QUANTUM = Decimal("0.000001")
 
@@ -68,7 +70,7 @@ class Organization(models.Model):
         help_text="Org admins (master users): they see and steer this org only.",
     )
     created_at = models.DateTimeField(default=now, editable=False)
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    history = HistoricalRecords(excluded_fields=["created_at"], bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         ordering = ["name"]
