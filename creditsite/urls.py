@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from ledger.admin.landing import console_login, landing
+
 from .health import health
 
 admin.site.site_header = "Credits back office"
@@ -16,5 +18,7 @@ urlpatterns = [
     re_path(r"^api/v1/health/?$", health, name="health"),
     path("api/v1/", include("creditsite.api_urls")),
     path("admin/finance/", include("ledger.finance.urls")),
+    path("admin/login/", console_login, name="console-login"),  # before the admin's own: lands by role
+    path("admin/landing/", landing, name="console-landing"),
     path("admin/", admin.site.urls),
 ]
