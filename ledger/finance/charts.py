@@ -167,6 +167,7 @@ def month_bars(months: list[str], series: list[tuple[str, list[Decimal]]], *, ti
     plot_width, plot_height = Decimal(WIDTH - LEFT - RIGHT), Decimal(HEIGHT - TOP - BOTTOM - 14)
     slot = plot_width / len(months)
     bar = slot * Decimal("0.7") / (1 if stacked else len(series))
+    label_every = -(-len(months) // 12)  # at most twelve month labels
     parts = []
     for i, month in enumerate(months):
         x0 = Decimal(LEFT) + slot * i + slot * Decimal("0.15")
@@ -181,8 +182,9 @@ def month_bars(months: list[str], series: list[tuple[str, list[Decimal]]], *, ti
                 month, label, _fmt(values[i], currency)))
             if stacked:
                 base = y
-        parts.append(format_html('<text x="{}" y="{}" font-size="10" text-anchor="middle" fill="#666">{}</text>',
-                                 _px(x0 + slot * Decimal("0.35")), HEIGHT - BOTTOM + 14, month))
+        if i % label_every == 0:
+            parts.append(format_html('<text x="{}" y="{}" font-size="10" text-anchor="middle" fill="#666">{}</text>',
+                                     _px(x0 + slot * Decimal("0.35")), HEIGHT - BOTTOM + 14, month))
     legend = format_html_join("", '<rect x="{}" y="{}" width="10" height="10" fill="{}"/>'
                                   '<text x="{}" y="{}" font-size="11" fill="#333">{}</text>',
                               ((LEFT + 110 * j, HEIGHT - 12, SERIES_COLORS.get(label, PALETTE[j % len(PALETTE)]),
@@ -196,8 +198,19 @@ def month_bars(months: list[str], series: list[tuple[str, list[Decimal]]], *, ti
     return _frame(title, body)
 
 
-def _pivot(rows: list[dict], tz, series_key: str, labels: dict) -> tuple[list[str], dict]:
-    months = sorted({local_month(row["month"], tz) for row in rows})
+def month_labels(start: datetime, end: datetime | None, tz) -> list[str]:
+    """Every local month from `start` to `end` (now when None), as `2026-12` labels."""
+    first = start.astimezone(tz).date().replace(day=1)
+    last = (end - timedelta(microseconds=1) if end else timezone.now()).astimezone(tz).date().replace(day=1)
+    labels = []
+    while first <= last and len(labels) < 120:
+        labels.append(first.strftime("%Y-%m"))
+        first = (first + timedelta(days=32)).replace(day=1)
+    return labels
+
+
+def _pivot(rows: list[dict], tz, series_key: str, labels: dict, months: list[str] | None) -> tuple[list[str], dict]:
+    months = months or sorted({local_month(row["month"], tz) for row in rows})
     values: dict = {}
     for row in rows:
         key = (labels.get(row[series_key], row[series_key] or "other"), local_month(row["month"], tz))
@@ -205,20 +218,23 @@ def _pivot(rows: list[dict], tz, series_key: str, labels: dict) -> tuple[list[st
     return months, values
 
 
-def usage_month_chart(rows: list[dict], *, tz, currency: str, title: str = "Usage by channel and month"
-                      ) -> SafeString:
-    """Stacked bars of usage per month, one colour per channel (rows: month, channel, amount)."""
+def usage_month_chart(rows: list[dict], *, tz, currency: str, title: str = "Usage by channel and month",
+                      months: list[str] | None = None) -> SafeString:
+    """Stacked bars of usage per month (every month of `months`), one colour per channel (rows: month, channel,
+    amount)."""
     labels = {code: channel_label(code) for code in {row["channel"] for row in rows}}
-    months, values = _pivot(rows, tz, "channel", labels)
+    months, values = _pivot(rows, tz, "channel", labels, months)
     channels = sorted({label for label, _ in values})
     series = [(channel, [values.get((channel, month), ZERO) for month in months]) for channel in channels]
     return month_bars(months, series, title=title, currency=currency, stacked=True)
 
 
-def credits_month_chart(rows: list[dict], *, tz, currency: str, title: str = "Credits granted vs expired"
-                        ) -> SafeString:
-    """Side-by-side bars per month: credits granted, expired and removed (rows: month, granted, expired, removed)."""
-    months = [local_month(row["month"], tz) for row in rows]
-    series = [(label, [row[key] or ZERO for row in rows])
+def credits_month_chart(rows: list[dict], *, tz, currency: str, title: str = "Credits granted vs expired",
+                        months: list[str] | None = None) -> SafeString:
+    """Side-by-side bars per month (every month of `months`): credits granted, expired and removed (rows: month,
+    granted, expired, removed)."""
+    by_month = {local_month(row["month"], tz): row for row in rows}
+    months = months or list(by_month)
+    series = [(label, [(by_month[month][key] or ZERO) if month in by_month else ZERO for month in months])
               for label, key in (("Granted", "granted"), ("Expired", "expired"), ("Removed", "removed"))]
     return month_bars(months, series, title=title, currency=currency, stacked=False)

@@ -21,7 +21,7 @@ from ledger.selectors import organizations_search
 from ledger.times import iso_time, local_month
 
 from . import crossorg
-from .charts import closing_balances, credits_month_chart, line_chart, usage_month_chart
+from .charts import closing_balances, credits_month_chart, line_chart, month_labels, usage_month_chart
 from .csv import csv_response, safe_text, stream_rows
 from .forms import CrossOrgReportForm
 from .panels import landing_panels
@@ -105,13 +105,15 @@ def usage_report(request):
     if organizations is None:
         return render(request, "finance/usage_overview.html", context, status=400)
     monthly = list(crossorg.usage_by_month_and_channel(organizations, currency, start, end))
+    months = month_labels(start, end, timezone.UTC)
     credits = crossorg.credits_by_month(organizations, currency, start, end)
     by_org = crossorg.usage_by_organization(organizations, currency, start, end)
     context.update(
         currency=currency, start=start, end=end, by_org=by_org, monthly=monthly, credits=credits,
         total=sum((row["amount"] for row in by_org), crossorg.ZERO),
-        usage_chart=usage_month_chart(monthly, tz=timezone.UTC, currency=currency) if currency else "",
-        credits_chart=credits_month_chart(credits, tz=timezone.UTC, currency=currency) if currency else "",
+        usage_chart=usage_month_chart(monthly, tz=timezone.UTC, currency=currency, months=months) if currency else "",
+        credits_chart=credits_month_chart(credits, tz=timezone.UTC, currency=currency, months=months)
+        if currency else "",
         balance_chart=_balance_chart(organizations, currency, start) if currency else "",
     )
     return render(request, "finance/usage_overview.html", context)
@@ -154,7 +156,8 @@ def expired_report(request):
     credits = crossorg.credits_by_month(organizations, currency, start, end) if currency else []
     context.update(
         currency=currency, start=start, end=end, rows=rows[:EXPIRED_ROWS], truncated=len(rows) > EXPIRED_ROWS,
-        credits_chart=credits_month_chart(credits, tz=timezone.UTC, currency=currency) if currency else "",
+        credits_chart=credits_month_chart(credits, tz=timezone.UTC, currency=currency,
+                                          months=month_labels(start, end, timezone.UTC)) if currency else "",
     )
     return render(request, "finance/expired_credits.html", context)
 

@@ -270,8 +270,10 @@ def organization_reports(request, org_id):
     context.update(
         start=start, end=end, usage=usage, credits=credits,
         whatsapp=reports.whatsapp_conversations(organization, start, end),
-        usage_chart=charts.usage_month_chart(usage["rows"], tz=organization.tz, currency=organization.currency),
-        credits_chart=charts.credits_month_chart(credits, tz=organization.tz, currency=organization.currency),
+        usage_chart=charts.usage_month_chart(usage["rows"], tz=organization.tz, currency=organization.currency,
+                                             months=(months := charts.month_labels(start, end, organization.tz))),
+        credits_chart=charts.credits_month_chart(credits, tz=organization.tz, currency=organization.currency,
+                                                 months=months),
         balance_chart=charts.line_chart(charts.balance_series(organization, days=days), currency=organization.currency,
                                         title=f"Org total balance, last {days} days"),
         topups=[(txn, reports.signed_amount(txn)) for txn in topups], topups_truncated=len(topups) == 500,

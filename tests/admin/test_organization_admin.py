@@ -60,7 +60,7 @@ def test_balance_status_column_and_filter(staff_client, org):
     owing = make_org(name="Owing Ltd", payment_scheme="postpaid", credit_limit="1000")
     services.charge_create(actor=services.SYSTEM, account=owing.master_account, channel="sms", quantity=1,
                            unit_price="400", traffic="transactional")  # -400, 600 still available
-    empty = make_org(name="Empty Co")  # nothing available: promotional sends are refused
+    make_org(name="Empty Co")  # nothing available: promotional sends are refused
     off = make_org(name="Switched Off", credit_management_enabled=False)
     services.credits_grant(actor=services.SYSTEM, account=off.master_account, amount="1000")
     for status, names in (("low", ["Poor Co"]), ("ok", ["Acme Messaging"]), ("negative", ["Owing Ltd"]),
