@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from ledger.admin.display import OrgTimezoneMixin, local_time_column
+from ledger.admin.display import MoneyDisplayMixin, OrgTimezoneMixin, local_time_column
 from ledger.admin.money import money
 from ledger.models import BalanceMode
 from ledger.selectors import accounts_for, organizations_for, sees_all_organizations
@@ -81,8 +81,9 @@ class AlertSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["low_credit_threshold"].required = False
-        self.fields["low_credit_threshold"].help_text += " Empty: the currency's default."
+        if "low_credit_threshold" in self.fields:  # a read-only viewer's form has no fields
+            self.fields["low_credit_threshold"].required = False
+            self.fields["low_credit_threshold"].help_text += " Empty: the currency's default."
 
     def clean(self):
         cleaned = super().clean()
@@ -94,7 +95,8 @@ class AlertSettingsForm(forms.ModelForm):
 
 
 @admin.register(AlertSettings)
-class AlertSettingsAdmin(OrgTimezoneMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+class AlertSettingsAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+    currency_path = "organization__currency"
     form = AlertSettingsForm
     list_display = ["organization", "threshold_col", "expiry_warning_days", "runway_alert_days",
                     "recipient_list", "email_enabled"]
@@ -150,10 +152,10 @@ class AccountThresholdForm(forms.ModelForm):
 
 
 @admin.register(AccountThreshold)
-class AccountThresholdAdmin(OrgTimezoneMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+class AccountThresholdAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     """An account's own low-credit threshold: accounts without one use their org's alert settings."""
 
-    organization_path = "account__organization"
+    organization_path, currency_path = "account__organization", "account__organization__currency"
     form = AccountThresholdForm
     org_lookup = "account__organization"
     list_display = ["account", "organization", "threshold_col", "org_threshold_col"]

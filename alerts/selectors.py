@@ -47,9 +47,9 @@ def alert_settings_for(organization: Organization) -> AlertSettings:
 def threshold_for(account: Account, settings: AlertSettings | None = None) -> Decimal:
     """An account's low-credit threshold: its own, else its org's (the org's setting, else the currency default)."""
     try:
-        return account.alert_threshold.low_credit_threshold
+        return Decimal(account.alert_threshold.low_credit_threshold)
     except AccountThreshold.DoesNotExist:
-        return (settings or alert_settings_for(account.organization)).low_credit_threshold
+        return Decimal((settings or alert_settings_for(account.organization)).low_credit_threshold)
 
 
 def threshold_expression(account_ref: str = "pk", organization_prefix: str = "organization__"):

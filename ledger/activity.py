@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from .admin.money import money
 from .models import CreditLimitChange, Hold, Organization, Transaction, TransactionKind
+from .templatetags.console import category_label, channel_label
 from .times import local_time
 
 PAGE_SIZE = 50
@@ -251,7 +252,8 @@ class UsageSource(ActivitySource):
 
     def event(self, txn: Transaction, organization: Organization, context: dict) -> ActivityEvent:
         actor, actor_type = actor_of(txn.actor_user, txn.actor_service)
-        what = " ".join(part for part in (txn.channel, txn.country, txn.category) if part) or "usage"
+        what = " ".join(part for part in (channel_label(txn.channel), txn.country, category_label(txn.category))
+                        if part) or "usage"
         quantity = f" × {txn.quantity:,}" if txn.quantity else ""
         on = txn.subaccount.name if txn.subaccount_id else txn.account.name
         return ActivityEvent(

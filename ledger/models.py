@@ -259,7 +259,7 @@ class CreditLot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Lot {self.pk}: {self.remaining}/{self.amount}"
+        return f"Lot {self.pk} ({self.get_source_display().lower()}{', PO ' + self.purchase_order if self.purchase_order else ''})"
 
     @property
     def is_active(self) -> bool:
@@ -348,7 +348,7 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk} {self.amount} {self.currency}"
+        return f"{self.get_kind_display()} #{self.pk}"
 
     @property
     def actor_label(self) -> str:
@@ -387,7 +387,7 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Posting {self.pk}: {self.amount}"
+        return f"Posting {self.pk} of transaction #{self.transaction_id}"
 
 
 class HoldStatus(models.TextChoices):
@@ -426,7 +426,7 @@ class Hold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Hold {self.remaining}/{self.amount} ({self.status})"
+        return f"Hold {self.reference or self.pk} ({self.get_status_display().lower()})"
 
 
 class CreditLimitChange(models.Model):
@@ -448,7 +448,7 @@ class CreditLimitChange(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="credit_limit_change_not_negative")]
 
     def __str__(self) -> str:
-        return f"Credit limit {self.amount} on {self.account_id}"
+        return f"Credit limit change #{self.pk}"
 
 
 class IdempotencyRecord(models.Model):

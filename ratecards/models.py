@@ -112,4 +112,4 @@ class Rate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel}/{self.country or 'default'}/{self.category or 'any'}: {self.unit_price}"
+        return f"{self.channel}/{self.country or 'default'}/{self.category or 'any'}"

@@ -71,7 +71,8 @@ def _money_display(name: str, label: str, currency_path: str, formatter):
 
 
 class MoneyDisplayMixin:
-    """Read-only amount fields shown with the row's currency symbol and minor units (unit prices as rates)."""
+    """On a view-only page, amount fields shown with the row's currency symbol and minor units (unit prices as
+    rates); who may change the row still edits the plain number."""
 
     currency_path = "currency"
 
@@ -90,8 +91,15 @@ class MoneyDisplayMixin:
         swapped = [displays.get(name, name) if isinstance(name, str) else name for name in names]
         return list(dict.fromkeys(swapped))
 
+    def _view_only(self, request, obj) -> bool:
+        return obj is not None and not self.has_change_permission(request, obj)
+
     def get_fields(self, request, obj=None):
-        return self._swap(super().get_fields(request, obj))
+        fields = super().get_fields(request, obj)
+        return self._swap(fields) if self._view_only(request, obj) else fields
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self._swap(super().get_readonly_fields(request, obj)), *self._money_fields().values()]
+        readonly = super().get_readonly_fields(request, obj)
+        if not self._view_only(request, obj):
+            return readonly
+        return [*self._swap(readonly), *self._money_fields().values()]

@@ -22,7 +22,6 @@ WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 80, 16, 24, 36
 PIXEL = Decimal("0.1")
 MAX_SERIES_DAYS = 400  # a line chart of daily balances covers at most this many days
-COLORS = {"sms": "#417690", "email": "#79aec8", "whatsapp": "#25a244", "xengage": "#c27c0e"}
 SERIES_COLORS = {"SMS": "#417690", "Email": "#79aec8", "WhatsApp": "#25a244", "X-Engage": "#c27c0e",
                  "Granted": "#2e7d32", "Expired": "#ba2121", "Removed": "#c27c0e"}
 PALETTE = ["#417690", "#c27c0e", "#25a244", "#79aec8", "#8e44ad", "#888"]
@@ -61,7 +60,7 @@ def usage_by_channel(organization: Organization, days: int = 30) -> list[tuple[s
     since = timezone.now() - timedelta(days=days)
     rows = (Transaction.objects.filter(organization=organization, kind__in=USAGE_KINDS, created_at__gte=since)
             .values("channel").annotate(amount=Sum("amount")).order_by("-amount", "channel"))
-    return [(row["channel"] or "other", row["amount"]) for row in rows]
+    return [(channel_label(row["channel"]) or "Other", row["amount"]) for row in rows]
 
 
 def _fmt(amount: Decimal, currency: str) -> str:
@@ -136,7 +135,7 @@ def bar_chart(items: list[tuple[str, Decimal]], *, title: str, currency: str) ->
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>'
             '<text x="{}" y="{}" font-size="11" fill="#333">{}</text>',
             LEFT - 6, _px(y_top + bar / 2 + 4), label, LEFT, _px(y_top + bar * Decimal("0.15")), _px(width),
-            _px(bar * Decimal("0.7")), COLORS.get(label, "#888"), _px(LEFT + width + 6), _px(y_top + bar / 2 + 4),
+            _px(bar * Decimal("0.7")), SERIES_COLORS.get(label, "#888"), _px(LEFT + width + 6), _px(y_top + bar / 2 + 4),
             _fmt(amount, currency),
         ))
     body = format_html('<text x="{}" y="16" font-size="12" fill="#333">{}</text>{}', LEFT, title,
@@ -167,7 +166,7 @@ def month_bars(months: list[str], series: list[tuple[str, list[Decimal]]], *, ti
     plot_width, plot_height = Decimal(WIDTH - LEFT - RIGHT), Decimal(HEIGHT - TOP - BOTTOM - 14)
     slot = plot_width / len(months)
     bar = slot * Decimal("0.7") / (1 if stacked else len(series))
-    label_every = -(-len(months) // 12)  # at most twelve month labels
+    label_every = -(-len(months) // 7)  # at most seven month labels: they stay readable
     parts = []
     for i, month in enumerate(months):
         x0 = Decimal(LEFT) + slot * i + slot * Decimal("0.15")
