@@ -13,12 +13,7 @@ class AlertSettingsSource(HistorySource):
     name = "alert_settings"
     label = "Alert settings"
     kind_label = "Alert settings"
-
-    def queryset(self, organization):
-        return AlertSettings.history.filter(organization_id=organization.pk).select_related("history_user")
-
-    def queryset_model(self):
-        return AlertSettings.history.model
+    model = AlertSettings
 
     def field_value(self, record, field, value, organization):
         if field == "recipients":
@@ -35,13 +30,9 @@ class AccountThresholdSource(HistorySource):
     name = "account_thresholds"
     label = "Account thresholds"
     kind_label = "Account threshold"
-
-    def queryset(self, organization):
-        return (AccountThreshold.history.filter(account__organization=organization)
-                .select_related("history_user", "account"))
-
-    def queryset_model(self):
-        return AccountThreshold.history.model
+    model = AccountThreshold
+    organization_lookup = "account__organization_id"
+    related = ("account",)
 
     def subject(self, record, organization):
         return record.account.name if record.account_id else ""

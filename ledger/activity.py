@@ -140,6 +140,16 @@ class HistorySource(ActivitySource):
     id_field = "history_id"
     actor_fields = ("history_user__username", "history_actor_service")
     kind_label = "Setting change"
+    model = None  # the model whose history this is
+    organization_lookup = "organization_id"  # how its historical rows name their org
+    related: tuple[str, ...] = ()
+
+    def queryset(self, organization):
+        return (self.model.history.filter(**{self.organization_lookup: organization.pk})
+                .select_related("history_user", *self.related))
+
+    def queryset_model(self):
+        return self.model.history.model
 
     def describe(self, record, changes: list[str], organization: Organization) -> str:
         if record.history_type == "+":
@@ -291,12 +301,8 @@ class OrganizationSettingsSource(HistorySource):
 
     name = "settings"
     label = "Org settings"
-
-    def queryset(self, organization):
-        return Organization.history.filter(id=organization.pk).select_related("history_user")
-
-    def queryset_model(self):
-        return Organization.history.model
+    model = Organization
+    organization_lookup = "id"
 
     def describe(self, record, changes, organization):
         if record.history_type == "+":

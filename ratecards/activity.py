@@ -14,12 +14,7 @@ class RateCardSource(HistorySource):
     name = "rate_card"
     label = "Rate cards"
     kind_label = "Rate card"
-
-    def queryset(self, organization):
-        return RateCardVersion.history.filter(organization_id=organization.pk).select_related("history_user")
-
-    def queryset_model(self):
-        return RateCardVersion.history.model
+    model = RateCardVersion
 
     def subject(self, record, organization):
         return f"v{record.number}"

@@ -86,6 +86,18 @@ def _report_filters(request, *, months: int, all_currencies: bool):
     return form, organizations, currency, start, end
 
 
+def _export_filters(request, *, months: int, all_currencies: bool):
+    """A CSV export's valid filters (orgs, currency, start, end): 403 without export_ledger, 404 when invalid."""
+    _require_ledger_reader(request)
+    if not request.user.has_perm("ledger.export_ledger"):
+        raise PermissionDenied("You may not export ledgers.")
+    form, organizations, currency, start, end = _report_filters(request, months=months,
+                                                                all_currencies=all_currencies)
+    if organizations is None:
+        raise Http404("Invalid filters.")
+    return organizations, currency, start, end
+
+
 def _balance_chart(organizations, currency: str, start):
     days = min(max((timezone.now() - start).days + 1, 2), MAX_CHART_DAYS)
     postings, current = crossorg.fund_postings(organizations, currency)
@@ -123,12 +135,7 @@ def usage_report(request):
 @login_required
 def usage_report_csv(request):
     """The cross-org usage of the filters by UTC month, org, channel, country and category."""
-    _require_ledger_reader(request)
-    if not request.user.has_perm("ledger.export_ledger"):
-        raise PermissionDenied("You may not export ledgers.")
-    form, organizations, currency, start, end = _report_filters(request, months=6, all_currencies=False)
-    if organizations is None:
-        raise Http404("Invalid filters.")
+    organizations, currency, start, end = _export_filters(request, months=6, all_currencies=False)
     rows = (
         [local_month(row["month"], timezone.UTC), safe_text(row["organization__name"]),
          row["organization__wallet_id"], row["channel"], row["country"], row["category"], row["entries"],
@@ -166,12 +173,7 @@ def expired_report(request):
 @login_required
 def expired_report_csv(request):
     """Every expired-credit entry of the filters, with the lot's purchase order, grant date and amount."""
-    _require_ledger_reader(request)
-    if not request.user.has_perm("ledger.export_ledger"):
-        raise PermissionDenied("You may not export ledgers.")
-    form, organizations, currency, start, end = _report_filters(request, months=3, all_currencies=True)
-    if organizations is None:
-        raise Http404("Invalid filters.")
+    organizations, currency, start, end = _export_filters(request, months=3, all_currencies=True)
     rows = (
         [iso_time(txn.created_at, txn.organization), safe_text(txn.organization.name), txn.organization.wallet_id,
          safe_text(txn.account.name), plain_decimal(txn.amount), txn.currency,
