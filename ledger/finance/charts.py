@@ -203,7 +203,7 @@ def month_labels(start: datetime, end: datetime | None, tz) -> list[str]:
     last = (end - timedelta(microseconds=1) if end else timezone.now()).astimezone(tz).date().replace(day=1)
     labels = []
     while first <= last and len(labels) < 120:
-        labels.append(first.strftime("%Y-%m"))
+        labels.append(local_month(first))
         first = (first + timedelta(days=32)).replace(day=1)
     return labels
 
