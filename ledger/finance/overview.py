@@ -86,6 +86,17 @@ def _report_filters(request, *, months: int, all_currencies: bool):
     return form, organizations, currency, start, end
 
 
+def _report_page(request, *, title: str, months: int, all_currencies: bool, crumb: str = ""):
+    """A cross-org report's page context and its filters (organizations None when they are invalid)."""
+    _require_ledger_reader(request)
+    form, organizations, currency, start, end = _report_filters(request, months=months,
+                                                                all_currencies=all_currencies)
+    context = _context(request, title=title, form=form,
+                       breadcrumbs=[("Finance", reverse("finance:index")), (crumb or title, None)],
+                       can_export=request.user.has_perm("ledger.export_ledger"), query=request.GET.urlencode())
+    return context, organizations, currency, start, end
+
+
 def _export_filters(request, *, months: int, all_currencies: bool):
     """A CSV export's valid filters (orgs, currency, start, end): 403 without export_ledger, 404 when invalid."""
     _require_ledger_reader(request)
@@ -109,11 +120,8 @@ def _balance_chart(organizations, currency: str, start):
 @login_required
 def usage_report(request):
     """Usage across orgs in one currency: per org, per month and channel, with the three charts."""
-    _require_ledger_reader(request)
-    form, organizations, currency, start, end = _report_filters(request, months=6, all_currencies=False)
-    context = _context(request, title="Usage across organizations", form=form,
-                       breadcrumbs=[("Finance", reverse("finance:index")), ("Usage across organizations", None)],
-                       can_export=request.user.has_perm("ledger.export_ledger"), query=request.GET.urlencode())
+    context, organizations, currency, start, end = _report_page(
+        request, title="Usage across organizations", months=6, all_currencies=False)
     if organizations is None:
         return render(request, "finance/usage_overview.html", context, status=400)
     monthly = list(crossorg.usage_by_month_and_channel(organizations, currency, start, end))
@@ -152,11 +160,9 @@ def usage_report_csv(request):
 @login_required
 def expired_report(request):
     """Expired credits across orgs, each with its lot's purchase order and grant date."""
-    _require_ledger_reader(request)
-    form, organizations, currency, start, end = _report_filters(request, months=3, all_currencies=True)
-    context = _context(request, title="Expired credits across organizations", form=form,
-                       breadcrumbs=[("Finance", reverse("finance:index")), ("Expired credits", None)],
-                       can_export=request.user.has_perm("ledger.export_ledger"), query=request.GET.urlencode())
+    context, organizations, currency, start, end = _report_page(
+        request, title="Expired credits across organizations", crumb="Expired credits", months=3,
+        all_currencies=True)
     if organizations is None:
         return render(request, "finance/expired_credits.html", context, status=400)
     rows = list(crossorg.expired_credits(organizations, start, end, currency)[:EXPIRED_ROWS + 1])

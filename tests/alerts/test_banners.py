@@ -95,3 +95,22 @@ def test_thresholds_apply_per_account_with_the_org_s_as_default(db):
     assert account_alerts_check(account_id=small.pk) == []  # 50 >= its own 10, though below the org's 100
     (fired,) = account_alerts_check(account_id=otp.pk)  # 5000 < its own 6000
     assert fired.kind == "low_balance" and fired.data["threshold"] == "6000.000000"
+
+
+def test_org_admins_set_their_own_accounts_thresholds_only(client, db):
+    from tests.admin.conftest import user_with_role
+
+    org, other = make_org(name="Acme"), make_org(name="Globex", currency="USD", timezone_name="UTC")
+    admin_user = user_with_role("Org admin", "oa")
+    org.admins.add(admin_user)
+    client.force_login(admin_user)
+    url = reverse("admin:alerts_accountthreshold_add")
+    page = client.get(url).content.decode()
+    assert "Acme / Master account" in page and "Globex" not in page
+    refused = client.post(url, {"account": other.master_account.pk, "low_credit_threshold": "5"})
+    assert refused.status_code == 200 and "account" in refused.context["adminform"].form.errors
+    saved = client.post(url, {"account": org.master_account.pk, "low_credit_threshold": "250"})
+    assert saved.status_code == 302
+    record = AccountThreshold.objects.get(account=org.master_account)
+    assert record.low_credit_threshold == Decimal("250") and record.history.get().history_user == admin_user
+    assert not AccountThreshold.objects.filter(account=other.master_account).exists()
