@@ -4,15 +4,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.display import MoneyDisplayMixin, OrgTimezoneMixin, local_time_column
+from ledger.admin.money import money
 from ledger.admin.scoping import ScopedChoicesAdmin
-from ledger.selectors import organizations_for, sees_all_organizations
+from ledger.models import BalanceMode
+from ledger.selectors import accounts_for, organizations_for, sees_all_organizations
 
 from . import bounces, services, webhooks
 from .models import (
     SUBSCRIBABLE_EVENTS,
+    AccountThreshold,
     AlertSettings,
     EmailEvent,
     Notification,
@@ -20,6 +26,7 @@ from .models import (
     WebhookEndpoint,
     default_threshold,
 )
+from .selectors import alert_settings_for
 
 
 class RecipientsField(forms.CharField):
@@ -69,8 +76,9 @@ class AlertSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["low_credit_threshold"].required = False
-        self.fields["low_credit_threshold"].help_text += " Empty: the currency's default."
+        if "low_credit_threshold" in self.fields:  # a read-only viewer's form has no fields
+            self.fields["low_credit_threshold"].required = False
+            self.fields["low_credit_threshold"].help_text += " Empty: the currency's default."
 
     def clean(self):
         cleaned = super().clean()
@@ -82,23 +90,40 @@ class AlertSettingsForm(forms.ModelForm):
 
 
 @admin.register(AlertSettings)
-class AlertSettingsAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
+class AlertSettingsAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+    currency_path = "organization__currency"
     form = AlertSettingsForm
-    list_display = ["organization", "low_credit_threshold", "currency", "expiry_warning_days", "runway_alert_days",
+    list_display = ["organization", "threshold_col", "expiry_warning_days", "runway_alert_days",
                     "recipient_list", "email_enabled"]
     list_select_related = ["organization"]
     search_fields = ["organization__name", "organization__wallet_id"]
 
-    @admin.display(description="Currency")
-    def currency(self, obj):
-        return obj.organization.currency
+    @admin.display(description="Low-credit threshold", ordering="low_credit_threshold")
+    def threshold_col(self, obj):
+        return money(obj.low_credit_threshold, obj.organization.currency)
 
     @admin.display(description="Recipients")
     def recipient_list(self, obj):
         return ", ".join(obj.recipients) or "(org admins)"
 
     def get_readonly_fields(self, request, obj=None):
-        return ["organization"] if obj is not None else []
+        return ["organization", "account_thresholds"] if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        return fields if obj is not None else [name for name in fields if name != "account_thresholds"]
+
+    @admin.display(description="Per-account thresholds")
+    def account_thresholds(self, obj):
+        """The accounts with their own threshold (the others use this org's) and where to set one."""
+        rows = AccountThreshold.objects.filter(account__organization=obj.organization).select_related("account")
+        items = format_html_join("", "<li>{}: {}</li>", ((row.account.name, money(row.low_credit_threshold,
+                                                                                  obj.organization.currency))
+                                                         for row in rows))
+        url = reverse("admin:alerts_accountthreshold_add")
+        return format_html('<ul class="account-thresholds">{}</ul><a href="{}">Set an account\'s own threshold</a>'
+                           '<div class="help">Accounts without their own threshold use this organization\'s.</div>',
+                           items or format_html("<li>{}</li>", "none: every account uses this one"), url)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -106,9 +131,71 @@ class AlertSettingsAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
         services.organization_alerts_recheck(organization=obj.organization)
 
 
+class AccountThresholdForm(forms.ModelForm):
+    class Meta:
+        model = AccountThreshold
+        fields = ["account", "low_credit_threshold"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "account" in self.fields:
+            self.fields["account"].queryset = (accounts_for(user).filter(balance_mode=BalanceMode.OWN)
+                                               .select_related("organization")
+                                               .order_by("organization__name", "-is_master", "name"))
+            self.fields["account"].help_text = ("Accounts holding their own funds (master or own-balance "
+                                                "subaccounts). Shared subaccounts use the master's.")
+
+
+@admin.register(AccountThreshold)
+class AccountThresholdAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin, SimpleHistoryAdmin):
+    """An account's own low-credit threshold: accounts without one use their org's alert settings."""
+
+    organization_path, currency_path = "account__organization", "account__organization__currency"
+    form = AccountThresholdForm
+    org_lookup = "account__organization"
+    list_display = ["account", "organization", "threshold_col", "org_threshold_col"]
+    list_select_related = ["account__organization"]
+    search_fields = ["account__name", "account__organization__name", "account__organization__wallet_id"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class ScopedForm(form):
+            def __init__(self, *args, **inner):
+                super().__init__(*args, user=request.user, **inner)
+
+        return ScopedForm
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["account"] if obj is not None else []
+
+    @admin.display(description="Organization", ordering="account__organization__name")
+    def organization(self, obj):
+        return obj.account.organization.name
+
+    @admin.display(description="Threshold", ordering="low_credit_threshold")
+    def threshold_col(self, obj):
+        return money(obj.low_credit_threshold, obj.account.organization.currency)
+
+    @admin.display(description="Org's threshold (the default)")
+    def org_threshold_col(self, obj):
+        organization = obj.account.organization
+        return money(alert_settings_for(organization).low_credit_threshold, organization.currency)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.organization_alerts_recheck(organization=obj.account.organization)
+
+    def delete_model(self, request, obj):
+        organization = obj.account.organization
+        super().delete_model(request, obj)
+        services.organization_alerts_recheck(organization=organization)
+
+
 @admin.register(Notification)
-class NotificationAdmin(OrgScopedAdmin, admin.ModelAdmin):
-    list_display = ["created_at", "organization", "account", "kind", "level", "title", "is_open", "emailed"]
+class NotificationAdmin(OrgTimezoneMixin, OrgScopedAdmin, admin.ModelAdmin):
+    list_display = ["created_col", "organization", "account", "kind", "level", "title", "is_open", "emailed"]
+    created_col = local_time_column("created_at", "Raised")
     list_filter = ["kind", "level", ("dismissed_at", admin.EmptyFieldListFilter), "organization"]
     list_select_related = ["organization", "account"]
     search_fields = ["title", "message", "organization__name", "organization__wallet_id"]
@@ -152,9 +239,10 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
+class WebhookEndpointAdmin(OrgTimezoneMixin, OrgScopedAdmin, SimpleHistoryAdmin):
     form = WebhookEndpointForm
-    list_display = ["url", "organization", "event_list", "is_active", "created_at"]
+    list_display = ["url", "organization", "event_list", "is_active", "created_col"]
+    created_col = local_time_column("created_at", "Created")
     list_filter = ["is_active"]
     list_select_related = ["organization"]
     search_fields = ["url", "organization__name", "organization__wallet_id"]
@@ -172,9 +260,11 @@ class WebhookEndpointAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(OrgScopedAdmin, admin.ModelAdmin):
-    org_lookup = "endpoint__organization"
-    list_display = ["created_at", "event", "endpoint", "status", "attempts", "response_status", "last_attempt_at"]
+class WebhookDeliveryAdmin(OrgTimezoneMixin, OrgScopedAdmin, admin.ModelAdmin):
+    org_lookup = organization_path = "endpoint__organization"
+    list_display = ["created_col", "event", "endpoint", "status", "attempts", "response_status", "last_attempt_col"]
+    created_col = local_time_column("created_at", "Created", "endpoint__organization")
+    last_attempt_col = local_time_column("last_attempt_at", "Last attempt", "endpoint__organization")
     list_filter = ["status", "event"]
     list_select_related = ["endpoint__organization"]
     search_fields = ["endpoint__url", "endpoint__organization__name", "id"]

@@ -14,3 +14,9 @@ class AlertsConfig(AppConfig):
         from .bounces import tracking_received
 
         tracking.connect(tracking_received, dispatch_uid="alerts.bounces.tracking_received")
+        from ledger.activity import activity_sources
+
+        from .activity import AccountThresholdSource, AlertSettingsSource
+
+        for source in (AlertSettingsSource(), AccountThresholdSource()):  # on the org activity timeline
+            activity_sources.register(source)

@@ -1,4 +1,4 @@
-"""Alert settings, notifications, per-account alert state, webhook endpoints and their delivery log."""
+"""Alert settings (per org, thresholds also per account), notifications, alert state, webhook endpoints and deliveries."""
 
 import base64
 import secrets
@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from ledger.history import ActorHistory, history_user
 from ledger.models import Account, MoneyField, Organization
 
 # Low-credit threshold by currency (1 credit = 1 unit of the org's currency).
@@ -56,7 +57,7 @@ class AlertSettings(models.Model):
                              "(0 turns the runway alert off).")
     email_enabled = models.BooleanField(default=True, help_text="Send alerts by email as well as in-app notices.")
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         verbose_name = "alert settings"
@@ -67,6 +68,25 @@ class AlertSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Alert settings of {self.organization.name}"
+
+
+class AccountThreshold(models.Model):
+    """A low-credit threshold of one funding account; accounts without one use their org's threshold."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="alert_threshold")
+    low_credit_threshold = MoneyField(help_text="Alert when this account's available credits drop below this.")
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[ActorHistory], get_user=history_user)
+
+    class Meta:
+        verbose_name = "account threshold"
+        constraints = [
+            models.CheckConstraint(condition=Q(low_credit_threshold__gte=0),
+                                   name="account_threshold_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Low-credit threshold of {self.account}"
 
 
 class NotificationKind(models.TextChoices):
@@ -206,7 +226,7 @@ class WebhookEndpoint(models.Model):
     is_active = models.BooleanField(default=True)
     description = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    history = HistoricalRecords(excluded_fields=["secret"])
+    history = HistoricalRecords(excluded_fields=["secret"], bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         ordering = ["organization", "url"]

@@ -1,14 +1,36 @@
-"""Reads for alerts: settings with currency defaults, open notices, burn rate, who sees what."""
+"""Reads for alerts: settings and thresholds with their defaults, live banners, burn rate, who sees what."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from ledger.models import ZERO, Account, BalanceMode, Organization, Transaction, TransactionKind
+from ledger.models import (
+    ZERO,
+    Account,
+    BalanceMode,
+    CreditLot,
+    MoneyField,
+    Organization,
+    Transaction,
+    TransactionKind,
+)
 from ledger.selectors import organizations_for
 
-from .models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint, default_threshold
+from .models import (
+    DEFAULT_THRESHOLDS,
+    FALLBACK_THRESHOLD,
+    AccountThreshold,
+    AlertSettings,
+    Notification,
+    NotificationKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+    default_threshold,
+)
 
 BURN_WINDOW = timedelta(days=7)
 BURN_KINDS = (TransactionKind.CHARGE, TransactionKind.HOLD_CAPTURE)
@@ -21,6 +43,29 @@ def alert_settings_for(organization: Organization) -> AlertSettings:
     except AlertSettings.DoesNotExist:
         return AlertSettings(organization=organization,
                              low_credit_threshold=default_threshold(organization.currency))
+
+
+def threshold_for(account: Account, settings: AlertSettings | None = None) -> Decimal:
+    """An account's low-credit threshold: its own, else its org's (the org's setting, else the currency default)."""
+    try:
+        return Decimal(account.alert_threshold.low_credit_threshold)
+    except AccountThreshold.DoesNotExist:
+        return Decimal((settings or alert_settings_for(account.organization)).low_credit_threshold)
+
+
+def threshold_expression(account_ref: str = "pk", organization_prefix: str = "organization__"):
+    """SQL for `threshold_for`: the account's threshold, else its org's setting, else the currency default.
+
+    `account_ref` names the account's id in the outer query; `organization_prefix` the path to its org
+    ("" when the outer query is on organizations).
+    """
+    own = AccountThreshold.objects.filter(account_id=OuterRef(account_ref)).values("low_credit_threshold")[:1]
+    currency = f"{organization_prefix}currency"
+    by_currency = Case(*[When(**{currency: code}, then=Value(value)) for code, value in DEFAULT_THRESHOLDS.items()],
+                       default=Value(FALLBACK_THRESHOLD), output_field=MoneyField())
+    return Coalesce(Subquery(own, output_field=MoneyField()),
+                    F(f"{organization_prefix}alert_settings__low_credit_threshold"), by_currency,
+                    output_field=MoneyField())
 
 
 def recipients_for(organization: Organization, settings: AlertSettings | None = None) -> list[str]:
@@ -79,3 +124,89 @@ def stale_alert_accounts():
 def alert_check_due(account_id) -> bool:
     """Whether a funding account's balance or held moved since its last alert check."""
     return stale_alert_accounts().filter(pk=account_id).exists()
+# --- live banners ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Banner:
+    """One alert as the org page shows it: today's figures while its condition lasts (`live`), else the
+    notice as raised. The wording, per kind and payment scheme, is in templates/alerts/_org_banners.html."""
+
+    notification: Notification
+    live: bool
+    facts: dict
+
+    @property
+    def kind(self) -> str:
+        return self.notification.kind
+
+    @property
+    def level(self) -> str:
+        return self.notification.level
+
+
+def _account_facts(account: Account, at: datetime) -> dict:
+    return {"account": account, "balance": account.balance, "available": account.available(at),
+            "credit_limit": account.effective_credit_limit(at), "threshold": threshold_for(account)}
+
+
+def _low_balance(notification: Notification, at: datetime) -> dict | None:
+    facts = _account_facts(notification.account, at)
+    return facts if facts["available"] < facts["threshold"] else None
+
+
+def _negative_balance(notification: Notification, at: datetime) -> dict | None:
+    facts = _account_facts(notification.account, at)
+    return facts if facts["balance"] < 0 else None
+
+
+def _runway(notification: Notification, at: datetime) -> dict | None:
+    facts = _account_facts(notification.account, at)
+    days = alert_settings_for(notification.organization).runway_alert_days
+    burn = burn_per_day(notification.account, at)
+    if not days or burn <= 0 or facts["available"] <= 0 or facts["available"] / burn >= days:
+        return None
+    return {**facts, "burn_per_day": burn, "runway_days": (facts["available"] / burn).quantize(Decimal("0.1")),
+            "runway_alert_days": days}
+
+
+def _credits_expiring(notification: Notification, at: datetime) -> dict | None:
+    ids = [lot["id"] for lot in notification.data.get("lots", []) if "id" in lot]
+    lots = list(CreditLot.objects.filter(pk__in=ids, remaining__gt=0, expires_at__gt=at).order_by("expires_at"))
+    if not lots:
+        return None
+    return {"total": sum((lot.remaining for lot in lots), ZERO), "lots": len(lots), "first": lots[0].expires_at}
+
+
+LIVE_FACTS = {
+    NotificationKind.LOW_BALANCE: _low_balance,
+    NotificationKind.NEGATIVE_BALANCE: _negative_balance,
+    NotificationKind.RUNWAY: _runway,
+    NotificationKind.CREDITS_EXPIRING: _credits_expiring,
+}
+
+
+def live_banners(organization: Organization, at: datetime | None = None, limit: int = 10) -> list[Banner]:
+    """The org page's banners: open notices whose condition still holds, with today's figures.
+
+    Balance notices (low, negative, runway, expiring credits) are recomputed now and disappear as soon as
+    their condition is gone, before the alert check dismisses them; other notices are shown as raised
+    ("at <time> it was"). Recovery notices are not banners.
+    """
+    at = at or timezone.now()
+    banners = []
+    notices = (Notification.objects.filter(organization=organization, dismissed_at__isnull=True)
+               .exclude(kind=NotificationKind.BALANCE_RECOVERED)
+               .select_related("organization", "account__organization", "account__alert_threshold"))
+    for notice in notices[: limit * 3]:
+        facts_of = LIVE_FACTS.get(notice.kind)
+        if facts_of is not None and (notice.account_id or notice.kind == NotificationKind.CREDITS_EXPIRING):
+            facts = facts_of(notice, at)
+            if facts is None:
+                continue
+            banners.append(Banner(notice, True, facts))
+        else:
+            banners.append(Banner(notice, False, {}))
+        if len(banners) == limit:
+            break
+    return banners

@@ -6,14 +6,15 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from babel.numbers import format_currency
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from creditsite.resilience import enqueue
+from ledger.admin.money import money  # the one money formatter of screens, emails and messages
 from ledger.models import Account, BalanceMode, CreditLot, Organization
+from ledger.times import local_time
 
 from .bounces import deliverable
 from .models import (
@@ -26,17 +27,12 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
-from .selectors import alert_settings_for, burn_per_day, recipients_for
+from .selectors import alert_settings_for, burn_per_day, recipients_for, threshold_for
 from .webhooks import event_publish
 
 logger = logging.getLogger(__name__)
 
 RATECARD_NOTICE_WINDOW = timedelta(days=2)  # versions that took effect longer ago than this are not announced
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount for people: the currency's symbol and minor units (INR 1234.5 -> ₹1,234.50)."""
-    return format_currency(amount, currency, locale="en_US")
 
 
 def alert_settings_get_or_create(*, organization: Organization) -> AlertSettings:
@@ -107,7 +103,9 @@ def _account_data(account: Account, available: Decimal, threshold: Decimal | Non
 
 
 def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Notification]:
-    """Compare a funding account with its org's thresholds and fire what crossed since the last check.
+    """Compare a funding account with its thresholds and fire what crossed since the last check.
+
+    The low-credit threshold is the account's own, else its org's (alerts.selectors.threshold_for).
 
     Low balance fires when available drops below the threshold and again only after it has
     recovered to the threshold or above; negative balance and runway likewise. The state row is
@@ -125,7 +123,7 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
         settings = alert_settings_for(organization)
         currency = organization.currency
         available = account.available(at)
-        threshold = settings.low_credit_threshold
+        threshold = threshold_for(account, settings)
         common = {"organization": organization, "account": account, "settings": settings}
 
         if available < threshold and not state.low_balance:
@@ -217,18 +215,18 @@ def expiry_warnings_send(*, at: datetime | None = None) -> list[Notification]:
         organization, settings = windows[org_id]
         currency = organization.currency
         total = sum((lot.remaining for lot in org_lots), Decimal(0))
-        first = min(lot.expires_at for lot in org_lots).astimezone(organization.tz)
+        first = local_time(min(lot.expires_at for lot in org_lots), organization)
         data = {"currency": currency, "total": str(total), "lots": [
             {"id": lot.pk, "account": lot.account.name, "account_id": str(lot.account_id),
              "remaining": str(lot.remaining), "expires_at": lot.expires_at.isoformat(),
-             "expires_at_local": lot.expires_at.astimezone(organization.tz).strftime("%Y-%m-%d %H:%M %Z")}
+             "expires_at_local": local_time(lot.expires_at, organization)}
             for lot in org_lots[:200]]}
         with transaction.atomic():
             notification = notification_create(
                 organization=organization, settings=settings, kind=NotificationKind.CREDITS_EXPIRING,
                 level=NotificationLevel.WARNING, title=f"{money(total, currency)} of credits expire soon",
                 message=f"{money(total, currency)} in {len(org_lots)} lot(s) expire within "
-                        f"{settings.expiry_warning_days} days, the first on {first:%Y-%m-%d %H:%M %Z}. "
+                        f"{settings.expiry_warning_days} days, the first on {first}. "
                         f"Use them or they are lost.",
                 data=data, event=WebhookEvent.CREDITS_EXPIRING)
             LotExpiryWarning.objects.bulk_create(
@@ -257,13 +255,12 @@ def ratecard_activation_notices(*, at: datetime | None = None) -> list[Notificat
     created = []
     for version in versions:
         organization = version.organization
-        local = version.effective_from.astimezone(organization.tz)
         with transaction.atomic():
             notification = notification_create(
                 organization=organization, kind=NotificationKind.RATECARD_ACTIVATED, level=NotificationLevel.INFO,
                 title=f"Rate card version {version.number} is in effect",
                 message=f"Prices of rate card version {version.number} apply to every send since "
-                        f"{local:%Y-%m-%d %H:%M %Z}.",
+                        f"{local_time(version.effective_from, organization)}.",
                 data={"version": {"id": version.pk, "number": version.number,
                                   "effective_from": version.effective_from.isoformat()}},
                 dedupe_key=f"ratecard:{version.pk}", event=WebhookEvent.RATECARD_ACTIVATED)

@@ -196,6 +196,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format on every page (ledger/times.py): 2026-12-02 00:00 IST.
+FORMAT_MODULE_PATH = ["creditsite.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

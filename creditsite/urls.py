@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
+from ledger.admin.landing import console_login, landing
 from ops.views import metrics_view
 
 from .health import health
@@ -28,5 +29,7 @@ urlpatterns = [
     path("admin/finance/payments/", include("payments.finance_urls")),
     path("admin/finance/", include("ledger.finance.urls")),
     path("payments/", include("payments.urls")),
+    path("admin/login/", console_login, name="console-login"),  # before the admin's own: lands by role
+    path("admin/landing/", landing, name="console-landing"),
     path("admin/", admin.site.urls),
 ]

@@ -152,6 +152,8 @@ class CreditManagementForm(LedgerActionForm):
         help_text="Off: charges, holds and transfers are refused (API error credit_management_disabled); staff can "
                   "still add and remove credits.",
     )
+    comment = forms.CharField(label="Why", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Recorded with the switch in the org's history and activity timeline.")
 
     def __init__(self, *args, organization: Organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)

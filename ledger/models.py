@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
+from .history import ActorHistory, history_user
+
 ZERO = Decimal("0")
 QUANTUM = Decimal("0.000001")
 
@@ -82,7 +84,7 @@ class Organization(models.Model):
         help_text="Org admins (master users): they see and steer this org only.",
     )
     created_at = models.DateTimeField(default=now, editable=False)
-    history = HistoricalRecords(excluded_fields=["created_at"])
+    history = HistoricalRecords(excluded_fields=["created_at"], bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         ordering = ["name"]
@@ -267,7 +269,7 @@ class CreditLot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Lot {self.pk}: {self.remaining}/{self.amount}"
+        return f"Lot {self.pk} ({self.get_source_display().lower()}{', PO ' + self.purchase_order if self.purchase_order else ''})"
 
     @property
     def is_active(self) -> bool:
@@ -356,7 +358,7 @@ class Transaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} #{self.pk} {self.amount} {self.currency}"
+        return f"{self.get_kind_display()} #{self.pk}"
 
     @property
     def actor_label(self) -> str:
@@ -395,7 +397,7 @@ class Posting(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Posting {self.pk}: {self.amount}"
+        return f"Posting {self.pk} of transaction #{self.transaction_id}"
 
 
 class HoldStatus(models.TextChoices):
@@ -434,7 +436,7 @@ class Hold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Hold {self.remaining}/{self.amount} ({self.status})"
+        return f"Hold {self.reference or self.pk} ({self.get_status_display().lower()})"
 
 
 class CreditLimitChange(models.Model):
@@ -456,7 +458,7 @@ class CreditLimitChange(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="credit_limit_change_not_negative")]
 
     def __str__(self) -> str:
-        return f"Credit limit {self.amount} on {self.account_id}"
+        return f"Credit limit change #{self.pk}"
 
 
 class IdempotencyRecord(models.Model):

@@ -38,6 +38,7 @@ from .errors import (
     TransferNotAllowed,
 )
 from .events import balances_changed
+from .history import history_actor
 from .models import (
     QUANTUM,
     ZERO,
@@ -303,6 +304,7 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
         raise InvalidOperation(errors=getattr(exc, "message_dict", {"__all__": [str(exc)]}))
 
     def work():
+        history_actor(organization, actor, "Created")
         organization.save()
         master = Account.objects.create(organization=organization, name="Master account", is_master=True,
                                         credit_limit=credit_limit)
@@ -317,8 +319,15 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
                                   "credit_management_enabled": credit_management_enabled}, work=work)
 
 
-def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
-    """Change name, timezone, payment scheme, purchase settings or the credit-management switch (in history)."""
+def organization_update(*, actor: Actor, organization: Organization, reason: str = "", dry_run: bool = False,
+                        **changes) -> Organization:
+    """Change name, timezone, payment scheme, purchase settings or the credit-management switch (history
+    records who and why).
+
+    Refused where the change would break an invariant: a postpaid org needs a credit limit, and an org
+    leaves postpaid only when none of its accounts owes usage (invoice or repay it first). `dry_run`
+    checks everything under the same locks and changes nothing (the console's confirmation step).
+    """
     allowed = {"name", "timezone", "credit_management_enabled", "payment_scheme",
                "purchase_expires_in", "individual_user_credits"}  # the last two: payments (buying credits)
     unknown = set(changes) - allowed
@@ -327,18 +336,37 @@ def organization_update(*, actor: Actor, organization: Organization, **changes) 
     with transaction.atomic(durable=True):
         master = lock_account(organization.master_account.pk)
         org = Organization.objects.select_for_update().get(pk=organization.pk)
+        leaving_postpaid = (org.payment_scheme == PaymentScheme.POSTPAID
+                            and changes.get("payment_scheme", org.payment_scheme) != PaymentScheme.POSTPAID)
         for name, value in changes.items():
             setattr(org, name, value)
         if org.payment_scheme == PaymentScheme.POSTPAID and master.credit_limit <= 0:
             raise InvalidOperation("A postpaid organization needs a credit limit.",
                                    errors={"payment_scheme": ["Set a credit limit before switching to postpaid."]})
+        if leaving_postpaid:
+            _refuse_leaving_postpaid_with_debt(org)
         try:
-            org.full_clean(exclude=["wallet_id", "admins"])
+            org.full_clean(exclude=["wallet_id", "admins", "currency"])  # the currency never changes
         except Exception as exc:
             raise InvalidOperation(errors=getattr(exc, "message_dict", {"__all__": [str(exc)]}))
-        org._history_user = actor.user
+        if dry_run:
+            return org
+        history_actor(org, actor, reason)
         org.save(update_fields=list(changes))
         return org
+
+
+def _refuse_leaving_postpaid_with_debt(org: Organization) -> None:
+    """Usage taken on credit is billed by the postpaid month close: a prepaid org would never invoice it."""
+    owing = list(Account.objects.filter(organization=org, balance_mode=BalanceMode.OWN, balance__lt=0)
+                 .order_by("-is_master", "name").values_list("name", flat=True))
+    if owing:
+        raise InvalidOperation(
+            f"{', '.join(owing)} owe{'s' if len(owing) == 1 else ''} usage taken on credit: a prepaid organization "
+            "would never invoice it. Let the month close invoice it, or add credits to repay it, then switch.",
+            errors={"payment_scheme": [
+                f"Refused: {', '.join(owing)} {'has' if len(owing) == 1 else 'have'} a negative balance. "
+                "Invoice or repay it before switching to prepaid."]})
 
 
 def account_create(*, actor: Actor, organization: Organization, name: str, balance_mode: str = BalanceMode.OWN,

@@ -20,11 +20,14 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.display import OrgTimezoneMixin, local_time_column
+from ledger.admin.money import rate as unit_rate
 from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.errors import LedgerError
 from ledger.models import Organization
 from ledger.selectors import organizations_for
 from ledger.services import Actor
+from ledger.times import local_time
 
 from . import selectors, services
 from .countries import countries, country_choices
@@ -106,7 +109,7 @@ def _attach_errors(error: LedgerError, form: RateCardForm, formset, indexes: lis
 
 class RateInline(admin.TabularInline):
     model = Rate
-    fields = ("channel", "country_label", "category_label", "unit_price")
+    fields = ("channel", "country_label", "category_label", "price")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -119,6 +122,10 @@ class RateInline(admin.TabularInline):
     def category_label(self, rate):
         return rate.category or "Any"
 
+    @admin.display(description="Unit price")
+    def price(self, rate):
+        return format_html('<span class="rate">{}</span>', unit_rate(rate.unit_price, rate.version.organization.currency))
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -127,8 +134,10 @@ class RateInline(admin.TabularInline):
 
 
 @admin.register(RateCardVersion)
-class RateCardVersionAdmin(ScopedChoicesAdmin, SimpleHistoryAdmin):
-    list_display = ("organization_link", "number", "status", "effective_from", "created_by_display", "created_at")
+class RateCardVersionAdmin(OrgTimezoneMixin, ScopedChoicesAdmin, SimpleHistoryAdmin):
+    list_display = ("organization_link", "number", "status", "effective_col", "created_by_display", "created_col")
+    effective_col = local_time_column("effective_from", "Effective from")
+    created_col = local_time_column("created_at", "Created")
     list_filter = ("status",)
     search_fields = ("organization__name", "organization__wallet_id", "=organization__id")
     list_select_related = ("organization", "created_by")
@@ -186,7 +195,8 @@ class RateCardVersionAdmin(ScopedChoicesAdmin, SimpleHistoryAdmin):
             return "-"
         from django.template.loader import render_to_string
 
-        return render_to_string("admin/ratecards/_changes.html", {"changes": entry["changes"]})
+        return render_to_string("admin/ratecards/_changes.html", {"changes": entry["changes"],
+                                                                  "currency": version.organization.currency})
 
     @admin.action(description="Cancel selected pending versions", permissions=["add"])
     def cancel_pending(self, request, queryset):
@@ -235,9 +245,8 @@ class RateCardVersionAdmin(ScopedChoicesAdmin, SimpleHistoryAdmin):
                 except LedgerError as error:
                     _attach_errors(error, form, formset, indexes)
                 else:
-                    local = version.effective_from.astimezone(version.organization.tz)
                     when = "now" if version.status == VersionStatus.CURRENT else (
-                        f"from {local:%Y-%m-%d %H:%M} {version.organization.timezone}")
+                        f"from {local_time(version.effective_from, version.organization)}")
                     self.log_addition(request, version, [{"added": {}}])
                     self.message_user(request, f"Saved {version}: in force {when}.", messages.SUCCESS)
                     return HttpResponseRedirect(

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from ledger.history import ActorHistory, history_user
 from ledger.models import MoneyField, Organization
 
 
@@ -66,7 +67,7 @@ class RateCardVersion(models.Model):
                                    related_name="+")
     created_by_service = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         ordering = ["organization", "-effective_from", "-number"]
@@ -100,7 +101,7 @@ class Rate(models.Model):
     country = models.CharField(max_length=2, blank=True, default="")
     category = models.CharField(max_length=32, blank=True, default="")
     unit_price = MoneyField()
-    history = HistoricalRecords()
+    history = HistoricalRecords(bases=[ActorHistory], get_user=history_user)
 
     class Meta:
         ordering = ["channel", "country", "category"]
@@ -111,4 +112,4 @@ class Rate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel}/{self.country or 'default'}/{self.category or 'any'}: {self.unit_price}"
+        return f"{self.channel}/{self.country or 'default'}/{self.category or 'any'}"

@@ -14,8 +14,10 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from ledger.errors import InvalidOperation, LedgerError
+from ledger.history import history_actor
 from ledger.models import ZERO, Organization
-from ledger.services import Actor, to_amount
+from ledger.services import SYSTEM, Actor, to_amount
+from ledger.times import local_time
 
 from .models import Channel, Rate, RateCardVersion, VersionStatus
 from .pricing import clean_category, clean_channel, clean_country
@@ -123,8 +125,7 @@ def _in_force_exists(organization: Organization, at: datetime) -> bool:
 
 def _save_status(version: RateCardVersion, status: str, actor: Actor | None, reason: str) -> None:
     version.status = status
-    version._history_user = actor.user if actor else None
-    version._change_reason = reason
+    history_actor(version, actor or SYSTEM, reason)
     version.save(update_fields=["status"])
 
 
@@ -142,10 +143,8 @@ def rate_card_version_create(*, actor: Actor, organization: Organization, rates:
         if _in_force_exists(organization, at):
             earliest = next_local_midnight(organization, at)
             if requested is not None and requested < earliest:
-                local = earliest.astimezone(organization.tz)
                 raise InvalidOperation(errors={"effective_from": [
-                    f"A change takes effect from the next day at the earliest: {local:%Y-%m-%d %H:%M} "
-                    f"{organization.timezone}."]})
+                    f"A change takes effect from the next day at the earliest: {local_time(earliest, organization)}."]})
             starts = requested or earliest
         else:
             starts = max(requested, at) if requested is not None else at
@@ -159,8 +158,7 @@ def rate_card_version_create(*, actor: Actor, organization: Organization, rates:
             created_by=actor.user, created_by_service="" if actor.user else (actor.service or "system"),
             note=note or "",
         )
-        version._history_user = actor.user
-        version._change_reason = "Created"
+        history_actor(version, actor, "Created")
         version.save()
         if version.status == VersionStatus.CURRENT:
             for other in versions:
@@ -169,6 +167,7 @@ def rate_card_version_create(*, actor: Actor, organization: Organization, rates:
         bulk_create_with_history(
             [Rate(version=version, **row) for row in cleaned], Rate, batch_size=500,
             default_user=actor.user, default_change_reason=f"Rate card v{number}",
+            custom_historical_attrs={"history_actor_service": "" if actor.user else actor.label},
         )
     return version
 

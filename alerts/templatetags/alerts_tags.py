@@ -1,19 +1,19 @@
-"""Template tags for the org page: the alert banners of an org."""
+"""Template tags for the org page: the live alert banners of an org."""
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 
-from alerts.selectors import open_notifications
+from alerts.selectors import live_banners
 
 register = template.Library()
 
 
 @register.simple_tag
-def org_notifications(organization, limit: int = 10) -> list:
-    """Open (not dismissed) notices of an org, newest first."""
+def org_banners(organization, limit: int = 10) -> list:
+    """Open notices whose condition still holds, with today's figures (alerts.selectors.live_banners)."""
     if organization is None or getattr(organization, "pk", None) is None:
         return []
-    return open_notifications(organization, limit=limit)
+    return live_banners(organization, limit=limit)
 
 
 @register.simple_tag

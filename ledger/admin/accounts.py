@@ -31,6 +31,7 @@ from ledger.models import (
 from ledger.selectors import accounts_for, sees_all_organizations
 
 from .base import ServiceSavingAdmin
+from .display import MoneyDisplayMixin, OrgTimezoneMixin, local_time_column
 from .money import money
 from .organization import wallet_link
 from .scoping import ScopedChoicesAdmin
@@ -90,7 +91,7 @@ class AccountForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(ServiceSavingAdmin):
+class AccountAdmin(OrgTimezoneMixin, ServiceSavingAdmin):
     form = AccountForm
     change_form_template = "admin/ledger/account/change_form.html"
     list_display = ["name", "org_col", "kind_col", "owner", "balance_col", "held_col", "limit_col", "available_col"]
@@ -204,8 +205,11 @@ class AmountRemainingColumns:
 
 
 @admin.register(Hold)
-class HoldAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
-    list_display = ["created_at", "account", "amount_col", "remaining_col", "status", "expires_at", "reference"]
+class HoldAdmin(OrgTimezoneMixin, MoneyDisplayMixin, AmountRemainingColumns, ReadOnlyLedgerAdmin):
+    organization_path, currency_path = "account__organization", "account__organization__currency"
+    list_display = ["created_col", "account", "amount_col", "remaining_col", "status", "expires_col", "reference"]
+    created_col = local_time_column("created_at", "Placed", "account__organization")
+    expires_col = local_time_column("expires_at", "Expires", "account__organization")
     list_filter = ["status", "account__organization__currency"]
     search_fields = ["reference", "account__organization__name", "=account__organization__wallet_id"]
     list_select_related = ["account__organization"]
@@ -247,9 +251,12 @@ class HoldAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
 
 
 @admin.register(CreditLot)
-class CreditLotAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
-    list_display = ["granted_at", "account", "amount_col", "remaining_col", "expires_at", "source",
+class CreditLotAdmin(OrgTimezoneMixin, MoneyDisplayMixin, AmountRemainingColumns, ReadOnlyLedgerAdmin):
+    organization_path, currency_path = "account__organization", "account__organization__currency"
+    list_display = ["granted_col", "account", "amount_col", "remaining_col", "expires_col", "source",
                     "purchase_order"]
+    granted_col = local_time_column("granted_at", "Granted", "account__organization")
+    expires_col = local_time_column("expires_at", "Expires", "account__organization")
     list_filter = ["source", "account__organization__currency"]
     search_fields = ["purchase_order", "account__organization__name", "=account__organization__wallet_id"]
     list_select_related = ["account__organization"]
@@ -263,8 +270,16 @@ class CreditLotAdmin(AmountRemainingColumns, ReadOnlyLedgerAdmin):
 
 class PostingInline(admin.TabularInline):
     model = Posting
-    fields = ["account", "system_account", "amount", "balance_after", "created_at"]
+    fields = ["account", "system_account", "amount_col", "balance_after_col", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description="Amount")
+    def amount_col(self, obj):
+        return money(obj.amount, obj.transaction.currency)
+
+    @admin.display(description="Balance after")
+    def balance_after_col(self, obj):
+        return money(obj.balance_after, obj.transaction.currency) if obj.balance_after is not None else "—"
     extra = 0
     can_delete = False
 
@@ -279,9 +294,10 @@ class PostingInline(admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["created_at", "org_col", "account", "kind", "amount_col", "subaccount", "actor_col",
+class TransactionAdmin(OrgTimezoneMixin, MoneyDisplayMixin, ReadOnlyLedgerAdmin):
+    list_display = ["created_col", "org_col", "account", "kind", "amount_col", "subaccount", "actor_col",
                     "reference"]
+    created_col = local_time_column("created_at", "When")
     list_filter = ["kind", "currency", "traffic", "channel"]
     search_fields = ["reference", "memo", "organization__name", "=organization__wallet_id"]
     list_select_related = ["organization", "account", "subaccount", "actor_user"]
@@ -306,25 +322,52 @@ class TransactionAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(Posting)
-class PostingAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["created_at", "transaction", "account", "system_account", "amount", "balance_after"]
-    list_select_related = ["transaction", "account__organization", "system_account"]
+class PostingAdmin(OrgTimezoneMixin, MoneyDisplayMixin, ReadOnlyLedgerAdmin):
+    organization_path, currency_path = "transaction__organization", "transaction__currency"
+    list_display = ["created_col", "transaction", "account", "system_account", "amount_col", "balance_after_col"]
+    created_col = local_time_column("created_at", "When", "transaction__organization")
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_col(self, obj):
+        return money(obj.amount, obj.transaction.currency)
+
+    @admin.display(description="Balance after")
+    def balance_after_col(self, obj):
+        return money(obj.balance_after, obj.transaction.currency) if obj.balance_after is not None else "—"
+    list_select_related = ["transaction__organization", "account__organization", "system_account"]
 
     def get_queryset(self, request):
-        queryset = Posting.objects.select_related("transaction", "account__organization", "system_account")
+        queryset = Posting.objects.select_related("transaction__organization", "account__organization",
+                                                  "system_account")
         if sees_all_organizations(request.user):
             return queryset
         return queryset.filter(transaction__in=scoped_transactions(request.user).values("pk"))
 
 
 @admin.register(CreditLimitChange)
-class CreditLimitChangeAdmin(ReadOnlyLedgerAdmin):
-    list_display = ["created_at", "account", "amount", "temporary_days", "expires_at", "previous_limit",
-                    "actor_user", "comment"]
+class CreditLimitChangeAdmin(OrgTimezoneMixin, MoneyDisplayMixin, ReadOnlyLedgerAdmin):
+    organization_path, currency_path = "account__organization", "account__organization__currency"
+    list_display = ["created_col", "account", "previous_col", "amount_col", "temporary_days", "expires_col",
+                    "actor_col", "comment"]
+    created_col = local_time_column("created_at", "When", "account__organization")
+    expires_col = local_time_column("expires_at", "Temporary until", "account__organization")
+
+    @admin.display(description="From")
+    def previous_col(self, obj):
+        return money(obj.previous_limit, obj.account.organization.currency)
+
+    @admin.display(description="To", ordering="amount")
+    def amount_col(self, obj):
+        return money(obj.amount, obj.account.organization.currency)
+
+    @admin.display(description="By")
+    def actor_col(self, obj):
+        return str(obj.actor_user) if obj.actor_user_id else (obj.actor_service or "system")
     list_select_related = ["account__organization", "actor_user"]
 
     def get_queryset(self, request):
-        return CreditLimitChange.objects.filter(account__in=scoped_accounts(request.user).values("pk"))
+        return CreditLimitChange.objects.filter(account__in=scoped_accounts(request.user).values("pk")).select_related(
+            "account__organization", "actor_user")
 
 
 @admin.register(SystemAccount)

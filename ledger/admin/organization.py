@@ -7,17 +7,15 @@ the action's permission (a POST without it is a 403).
 """
 
 import uuid
-from datetime import timedelta
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, OuterRef, Q, Subquery, When
+from django.db.models import Case, F, OuterRef, Subquery, When
 from django.db.models.functions import Now
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -25,7 +23,6 @@ from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger import console_forms, services
-from ledger.currencies import CURRENCIES
 from ledger.errors import LedgerError
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.forms import (
@@ -38,22 +35,23 @@ from ledger.forms import (
 from ledger.models import (
     ZERO,
     Account,
-    BalanceMode,
-    CreditLot,
     ExpiresIn,
-    Hold,
-    HoldStatus,
     Organization,
-    PaymentScheme,
-    Posting,
     Transaction,
 )
 from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
+from ledger.times import zone_of
 
 from .base import ServiceSavingAdmin
-from .money import MONEY_FIELD, is_low, low_credit_threshold, money, threshold_expression
-
-LATEST_ENTRIES = 20
+from .dashboard import organization_dashboard
+from .money import MONEY_FIELD, money
+from .org_settings import OrganizationForm, credit_management_consequences
+from .status import (
+    BalanceStatus,
+    master_threshold_expression,
+    status_badge,
+    status_expression,
+)
 
 try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
     from alerts.models import AlertSettings
@@ -70,13 +68,14 @@ def scoped_organizations(user):
 
 
 def with_master_balances(queryset):
-    """Annotate orgs with their master account's balance, limits, held and available (for lists and sorting)."""
+    """Annotate orgs with their master's balance, limits, held, available, threshold and status, and the org total."""
     master = Account.objects.filter(organization=OuterRef("pk"), is_master=True)
 
     def field(name):
         return Subquery(master.values(name)[:1], output_field=MONEY_FIELD)
 
     return queryset.annotate(
+        m_id=Subquery(master.values("pk")[:1]),
         m_balance=field("balance"), m_held=field("held"), m_limit=field("credit_limit"),
         m_temp_limit=field("temporary_credit_limit"),
         m_temp_expires=Subquery(master.values("temporary_credit_limit_expires_at")[:1]),
@@ -84,7 +83,8 @@ def with_master_balances(queryset):
         m_effective_limit=Case(When(m_temp_expires__gt=Now(), then=F("m_temp_limit")), default=F("m_limit"),
                                output_field=MONEY_FIELD),
     ).annotate(m_available=F("m_balance") + F("m_effective_limit") - F("m_held"),
-               low_threshold=threshold_expression())
+               low_threshold=master_threshold_expression()
+    ).annotate(m_status=status_expression())
 
 
 class BalanceStatusFilter(admin.SimpleListFilter):
@@ -92,18 +92,10 @@ class BalanceStatusFilter(admin.SimpleListFilter):
     parameter_name = "balance"
 
     def lookups(self, request, model_admin):
-        return [("negative", "Negative balance"), ("low", "Low credit (below alert threshold)"),
-                ("ok", "Healthy")]
+        return BalanceStatus.choices
 
     def queryset(self, request, queryset):
-        low = Q(m_available__lt=F("low_threshold")) | Q(m_available__lte=0)
-        if self.value() == "negative":
-            return queryset.filter(m_balance__lt=0)
-        if self.value() == "low":
-            return queryset.filter(low)
-        if self.value() == "ok":
-            return queryset.exclude(low)
-        return queryset
+        return queryset.filter(m_status=self.value()) if self.value() in BalanceStatus.values else queryset
 
 
 class CurrencyFilter(admin.SimpleListFilter):
@@ -116,41 +108,6 @@ class CurrencyFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         return queryset.filter(currency=self.value()) if self.value() else queryset
-
-
-class OrganizationForm(forms.ModelForm):
-    """Org settings; on add, the master account's credit limit too (postpaid needs one)."""
-
-    currency = forms.ChoiceField(choices=[(code, code) for code in sorted(CURRENCIES)], initial="INR",
-                                 help_text="ISO 4217. 1 credit = 1 unit of this currency; it cannot change later.")
-    credit_limit = forms.DecimalField(max_digits=20, decimal_places=6, min_value=ZERO, required=False, initial=ZERO,
-                                      help_text="Credit limit of the master account (required for postpaid).")
-
-    class Meta:
-        model = Organization
-        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "admins",
-                  "purchase_expires_in", "individual_user_credits"]
-        help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
-                      "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "purchase_expires_in" in self.fields:  # payments: unchanged when a form leaves it out
-            self.fields["purchase_expires_in"].required = False
-
-    def clean_purchase_expires_in(self):
-        return self.cleaned_data.get("purchase_expires_in") or self.instance.purchase_expires_in
-
-    def clean(self):
-        data = super().clean()
-        if self.instance._state.adding:
-            if data.get("payment_scheme") == PaymentScheme.POSTPAID and not (data.get("credit_limit") or ZERO) > 0:
-                self.add_error("credit_limit", "A postpaid organization needs a credit limit above zero.")
-        elif data.get("payment_scheme") == PaymentScheme.POSTPAID and "payment_scheme" in self.changed_data:
-            if self.instance.master_account.credit_limit <= 0:
-                self.add_error("payment_scheme", "Set a credit limit on the master account before switching "
-                                                 "to postpaid.")
-        return data
 
 
 class ActionSpec:
@@ -213,7 +170,7 @@ def _credit_management(request, org, form, key):
         org.replayed = True  # nothing to change: a double submit or a stale page
         return org, ""
     org = services.organization_update(actor=services.Actor(user=request.user), organization=org,
-                                       credit_management_enabled=enabled)
+                                       reason=form.cleaned_data.get("comment", ""), credit_management_enabled=enabled)
     return org, f"Credit management switched {'on' if enabled else 'off'}."
 
 
@@ -267,9 +224,9 @@ def ago(moment, now=None) -> str:
 class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
     form = OrganizationForm
     change_form_template = "admin/ledger/organization/change_form.html"
-    list_display = ["name", "wallet_id", "currency", "payment_scheme", "balance_col", "credit_limit_col",
-                    "held_col", "available_col", "credit_management_enabled", "low_balance_col"]
-    list_display_links = ["name", "wallet_id"]
+    # Fits 1366 px: the figures that matter; limit, held and the switch are on the org page (click the name).
+    list_display = ["name_col", "currency", "payment_scheme", "balance_col", "available_col", "status_col"]
+    list_display_links = ["name_col"]
     list_filter = [CurrencyFilter, "payment_scheme", "credit_management_enabled", BalanceStatusFilter]
     search_fields = ["name"]
     search_help_text = "Name (any part), exact UUID or exact wallet ID (W-…)."
@@ -289,7 +246,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         if obj is None:
             return [(None, {"fields": ["name", "currency", "timezone", "payment_scheme", "credit_limit",
                                        "credit_management_enabled", "admins"]})]
-        return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme",
+        return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme", "reason",
                                    "credit_management_enabled", "created_at"]}),
                 ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
                 ("Org admins", {"fields": ["admins"], "classes": ["collapse"],
@@ -308,9 +265,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def get_scoped_org(self, request, object_id) -> Organization:
         """The org through the user's scoped queryset: 404 for an org they may not see."""
-        try:
-            uuid.UUID(str(object_id))
-        except ValueError:
+        if not _is_uuid(object_id):
             raise Http404("No such organization.")
         org = self.get_queryset(request).filter(pk=object_id).first()
         if org is None or not self.has_view_or_change_permission(request, org):
@@ -329,28 +284,26 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     # --- list columns -----------------------------------------------------------------------
 
-    @admin.display(description="Balance", ordering="m_balance")
+    @admin.display(description="Organization", ordering="name")
+    def name_col(self, obj):
+        return format_html('{}<br><span class="quiet wallet-id">{}</span>', obj.name, obj.wallet_id)
+
+    @admin.display(description="Master balance", ordering="m_balance")
     def balance_col(self, obj):
         return money(obj.m_balance, obj.currency)
 
-    @admin.display(description="Credit limit", ordering="m_effective_limit")
-    def credit_limit_col(self, obj):
-        text = money(obj.m_effective_limit, obj.currency)
-        return f"{text} (temporary)" if obj.m_effective_limit != obj.m_limit else text
-
-    @admin.display(description="Held", ordering="m_held")
-    def held_col(self, obj):
-        return money(obj.m_held, obj.currency)
-
     @admin.display(description="Available", ordering="m_available")
     def available_col(self, obj):
-        return money(obj.m_available, obj.currency)
+        text = money(obj.m_available, obj.currency)
+        if obj.m_effective_limit:
+            limit = money(obj.m_effective_limit, obj.currency)
+            return format_html('<span title="balance + credit limit ({}) − held ({})">{}</span>', limit,
+                               money(obj.m_held, obj.currency), text)
+        return text
 
-    @admin.display(description="Low balance", boolean=True)
-    def low_balance_col(self, obj):
-        if obj.m_available is None:
-            return None
-        return is_low(obj.m_available, obj.low_threshold)
+    @admin.display(description="Status", ordering="m_status")
+    def status_col(self, obj):
+        return status_badge(obj.m_status, credit_management_enabled=obj.credit_management_enabled)
 
     # --- saving: through the services ------------------------------------------------------
 
@@ -366,10 +319,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                 obj.pk, obj.wallet_id, obj.created_at = created.pk, created.wallet_id, created.created_at
                 obj._state.adding, obj._state.db = False, created._state.db
                 return
-            changes = {name: data[name] for name in ("name", "timezone", "payment_scheme", "purchase_expires_in",
-                                                     "individual_user_credits") if name in form.changed_data}
+            changes = form.setting_changes()
             if changes:
-                services.organization_update(actor=actor, organization=obj, **changes)
+                services.organization_update(actor=actor, organization=obj, reason=data.get("reason", ""), **changes)
         except LedgerError as exc:  # the form's clean() pre-checks these; only a race lands here
             self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
 
@@ -377,112 +329,39 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add:
-            context.update(self.dashboard_context(request, obj))
+            # the dashboard shows the org as saved: the form's instance may hold rejected values (a bad timezone)
+            saved = self.get_queryset(request).get(pk=obj.pk)
+            context.update(self.dashboard_context(request, saved))
             context["title"] = "Organization dashboard"
+        form = context.get("adminform").form if context.get("adminform") else None
+        context["confirmation"] = form.consequences if form is not None and form.awaits_confirmation else None
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """The org page, its times rendered in the org's timezone."""
+        saved = self.get_queryset(request).filter(pk=object_id).first() if object_id and _is_uuid(object_id) else None
+        with timezone.override(zone_of(saved)):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            return response.render() if hasattr(response, "render") and not response.is_rendered else response
+
     def dashboard_context(self, request, org: Organization) -> dict:
-        """Balance breakdown, accounts, active lots, latest ledger entries and the rate card in force."""
-        at = timezone.now()
-        cur = org.currency
-        accounts = list(org.accounts.select_related("owner").order_by("-is_master", "name"))
-        master = next(account for account in accounts if account.is_master)
-        limit_expires = master.credit_limit_expires_at(at)
-        available = master.available(at)
-        threshold = low_credit_threshold(org)
-        breakdown = {
-            "balance": money(master.balance, cur), "balance_negative": master.balance < 0,
-            "credit_limit": money(master.effective_credit_limit(at), cur),
-            "permanent_limit": money(master.credit_limit, cur) if limit_expires else None,
-            "limit_expires_at": limit_expires,
-            "held": money(master.held, cur), "available": money(available, cur),
-            "low": is_low(available, threshold), "threshold": money(threshold, cur) if threshold > 0 else None,
-        }
-        account_rows = [{
-            "account": account, "url": reverse("admin:ledger_account_change", args=[account.pk]),
-            "mode": "Master" if account.is_master else account.get_balance_mode_display(),
-            "shared": account.balance_mode == BalanceMode.SHARED,
-            "balance": money(account.balance, cur), "held": money(account.held, cur),
-            "credit_limit": money(account.effective_credit_limit(at), cur),
-            "available": money(account.available(at), cur),
-        } for account in accounts]
-        lots = (CreditLot.objects.filter(account__organization=org, remaining__gt=0)
-                .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at)).select_related("account", "created_by")
-                .order_by(F("expires_at").asc(nulls_last=True), "granted_at")[:50])
-        lot_rows = [{
-            "lot": lot, "remaining": money(lot.remaining, cur), "amount": money(lot.amount, cur),
-            "expires_soon": lot.expires_at is not None and lot.expires_at - at <= timedelta(days=30),
-        } for lot in lots]
-        postings = (Posting.objects.filter(account__organization=org)
-                    .select_related("transaction", "transaction__actor_user", "account")
-                    .order_by("-created_at", "-id")[:LATEST_ENTRIES])
-        entry_rows = [{
-            "posting": posting, "txn": posting.transaction, "amount": money(posting.amount, cur),
-            "credit": posting.amount > 0, "balance_after": money(posting.balance_after, cur),
-            "url": reverse("admin:ledger_transaction_change", args=[posting.transaction_id]),
-        } for posting in postings]
-        active_holds = Hold.objects.filter(account__organization=org, status=HoldStatus.ACTIVE).count()
-        user = request.user
+        """Balance breakdown, status, accounts, active lots, latest ledger entries and the rate cards."""
         tools = [{"title": action.title, "url": reverse(f"admin:ledger_organization_{action.slug}", args=[org.pk]),
                   "slug": action.slug}
                  for action in ACTIONS if self.can(request, action.permission)]
-        return {
-            "organization": org, "breakdown": breakdown, "account_rows": account_rows, "lot_rows": lot_rows,
-            "entry_rows": entry_rows, "rate_card": self.rate_card_context(org, at), "action_tools": tools,
-            "active_holds": active_holds,
-            "ledger_url": reverse("admin:ledger_transaction_changelist") + f"?organization__id__exact={org.pk}",
-            "holds_url": reverse("admin:ledger_hold_changelist") + f"?account__organization__id__exact={org.pk}",
-            "can_view_ledger": user.has_perm("ledger.view_transaction"),
-            "org_links": (links := self.org_links(request, org)),
-            "rate_card_url": next((link["url"] for link in links if link["slug"] == "rate-card"), None),
-        }
-
-    def org_links(self, request, org: Organization) -> list[dict]:
-        """Links from the org page to the org's other pages the user may open (finance, rate card, alerts)."""
-        user = request.user
-        links = []
-        if can_view_organization_ledger(user, org):
-            links += [{"slug": "finance-ledger", "title": "Finance ledger",
-                       "url": reverse("finance:org_ledger", args=[org.pk])},
-                      {"slug": "reports", "title": "Reports", "url": reverse("finance:reports", args=[org.pk])}]
-        if user.has_perm("ratecards.view_ratecardversion"):
-            url = _admin_url("admin:ratecards_ratecardversion_organization", org.pk)
-            if url:
-                links.append({"slug": "rate-card", "title": "Rate card and history", "url": url})
-        url = None
-        if AlertSettings is not None:
-            settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
-            if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
-                url = _admin_url("admin:alerts_alertsettings_change", settings_id)
-            elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
-                url = _admin_url("admin:alerts_alertsettings_add")
-                url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
-        if url:
-            links.append({"slug": "alert-settings", "title": "Alert settings", "url": url})
-        return links
-
-    def rate_card_context(self, org: Organization, at) -> dict | None:
-        """The rate card version in force (from ratecards.selectors when that app provides it)."""
-        try:
-            from ratecards.selectors import rate_card_current  # type: ignore[attr-defined]
-        except ImportError:
-            return None
-        try:
-            version = rate_card_current(org, at=at)
-        except TypeError:
-            version = rate_card_current(org)
-        if version is None:
-            return {"version": None}
-        rates = list(version.rates.all()[:30]) if hasattr(version, "rates") else []
-        return {"version": version, "rates": [{"rate": rate, "price": money(rate.unit_price, org.currency)}
-                                              for rate in rates],
-                "more": hasattr(version, "rates") and version.rates.count() > len(rates)}
+        return organization_dashboard(request, org, status=org.m_status, tools=tools)
 
     # --- history: scoped, never reverted (reverts would bypass the services) ----------------
 
     def history_view(self, request, object_id, extra_context=None):
-        self.get_scoped_org(request, object_id)
-        return super().history_view(request, object_id, extra_context)
+        """The org's settings history (who, when, why), in its timezone, with a link to the whole timeline."""
+        org = self.get_scoped_org(request, object_id)
+        extra = {**(extra_context or {}), "organization": org,
+                 "activity_url": reverse("finance:activity", args=[org.pk])
+                 if can_view_organization_ledger(request.user, org) else None}
+        with timezone.override(zone_of(org)):
+            response = super().history_view(request, object_id, extra)
+            return response.render() if hasattr(response, "render") and not response.is_rendered else response
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self.get_scoped_org(request, object_id)
@@ -614,15 +493,16 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "master_balance": money(org.master_account.balance, org.currency),
             "master_available": money(org.master_account.available(), org.currency),
             "media": self.media,
+            "consequences": credit_management_consequences(org) if action.slug == "credit-management" else None,
         }
 
 
-def _admin_url(name: str, *args) -> str | None:
-    """An admin URL, or None when the app that registers it is not installed."""
+def _is_uuid(value) -> bool:
     try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def wallet_link(org: Organization):

@@ -1,16 +1,20 @@
 """Streamed CSV exports: one server-side cursor, rows written as they are fetched, constant memory.
 
 Every CSV the project writes goes through `stream_rows`, which neutralises spreadsheet formulas in
-every text cell (`spreadsheet_cell`); numbers (Decimal, int) are written as plain numbers.
+every text cell (`spreadsheet_cell`); amounts are plain decimals with 6 places in every row
+(`plain_decimal`, which a spreadsheet reads as numbers), times ISO 8601 in the org's zone.
 """
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
+from ledger.admin.money import plain_decimal
 from ledger.selectors import entry_kind
+from ledger.times import iso_time
 
 from .selectors import LedgerScope
 
@@ -37,15 +41,18 @@ class _Echo:
 
 # OWASP's CSV injection triggers (and their full-width forms, which some spreadsheets read the same way).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+# A plain decimal such as "-12.500000" (an amount written by `plain_decimal`) is a number to a spreadsheet.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def spreadsheet_cell(value):
     """A CSV cell a spreadsheet shows as written: text that would start a formula gets a leading `'`.
 
-    Text is caught even after leading spaces or line breaks (" =1+1"); numbers, None and dates are left
-    as they are, so a negative amount stays a number. (defusedcsv misses tab, CR and leading spaces.)
+    Text is caught even after leading spaces or line breaks (" =1+1"); numbers, plain decimal strings
+    ("-12.500000"), None and dates are left as they are, so a negative amount stays a number.
+    (defusedcsv misses tab, CR and leading spaces.)
     """
-    if not isinstance(value, str):
+    if not isinstance(value, str) or PLAIN_NUMBER.fullmatch(value):
         return value
     if value.lstrip(" \n\x0b\x0c\u00a0")[:1] in FORMULA_TRIGGERS:
         return "'" + value
@@ -75,10 +82,10 @@ def entry_rows(scope: LedgerScope, queryset: QuerySet, *, show_balance: bool = T
     for (created_at, kind, amount, balance_after, currency, account_name, subaccount_name, username, service,
          reference, memo, channel, country, category, quantity, unit_price, transaction_id, posting_id) in rows:
         yield [
-            created_at.astimezone(tz).isoformat(), entry_kind(kind, amount), amount,
-            balance_after if show_balance else "", currency, account_name, subaccount_name,
+            iso_time(created_at, tz), entry_kind(kind, amount), plain_decimal(amount),
+            plain_decimal(balance_after) if show_balance else "", currency, account_name, subaccount_name,
             username or service or "system", reference, memo, channel, country, category,
-            "" if quantity is None else quantity, "" if unit_price is None else unit_price, transaction_id,
+            "" if quantity is None else quantity, plain_decimal(unit_price), transaction_id,
             posting_id,
         ]
 

@@ -1,4 +1,4 @@
-"""Forms of the finance pages: the balance-as-of instant and the reports' date range."""
+"""Forms of the finance pages: the balance-as-of instant, the reports' date range and the timeline filters."""
 
 from django import forms
 
@@ -37,3 +37,28 @@ class ReportRangeForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The end date must not be before the start date.")
         return data
+
+
+class ActivityFilterForm(ReportRangeForm):
+    """The activity timeline's filters: which sources, a local date range and who acted."""
+
+    source = forms.MultipleChoiceField(label="Show", required=False, widget=forms.CheckboxSelectMultiple,
+                                       help_text="None ticked: everything.")
+    actor = forms.CharField(label="Who", required=False, max_length=100,
+                            widget=forms.TextInput(attrs={"placeholder": "user or service"}))
+
+    def __init__(self, *args, sources: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = sources
+
+
+class CrossOrgReportForm(ReportRangeForm):
+    """A cross-org report's filters: a date range (UTC days), one currency and an org search."""
+
+    currency = forms.ChoiceField(label="Currency", required=False)
+    q = forms.CharField(label="Organization", required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"placeholder": "name, UUID or wallet ID"}))
+
+    def __init__(self, *args, currencies: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].choices = [(code, code) for code in currencies]

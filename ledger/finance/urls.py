@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from . import views
+from . import overview, timeline, views
 
 app_name = "finance"
 urlpatterns = [
-    path("", views.index, name="index"),
+    path("", overview.landing, name="index"),
+    path("reports/usage/", overview.usage_report, name="usage_overview"),
+    path("reports/usage.csv", overview.usage_report_csv, name="usage_overview_csv"),
+    path("reports/expired/", overview.expired_report, name="expired_credits"),
+    path("reports/expired.csv", overview.expired_report_csv, name="expired_credits_csv"),
+    path("orgs/<uuid:org_id>/activity/", timeline.organization_activity, name="activity"),
+    path("orgs/<uuid:org_id>/activity.csv", timeline.organization_activity_csv, name="activity_csv"),
     path("orgs/<uuid:org_id>/ledger/", views.org_ledger, name="org_ledger"),
     path("orgs/<uuid:org_id>/ledger.csv", views.org_ledger_csv, name="org_ledger_csv"),
     path("orgs/<uuid:org_id>/ledger/print/", views.org_ledger_print, name="org_ledger_print"),

@@ -13,17 +13,18 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from ledger.admin.money import plain_decimal
 from ledger.models import Organization
-from ledger.selectors import entry_kind, organizations_for, organizations_search, sees_all_organizations
+from ledger.selectors import entry_kind
+from ledger.times import iso_time, local_month
 
-from . import reports
+from . import charts, reports
 from .csv import ENTRY_HEADER, csv_response, entry_rows, stream_rows
 from .filters import LedgerFilter, local_midnight
 from .forms import AsOfForm, ReportRangeForm
@@ -149,24 +150,6 @@ def _organization_crumbs(organization: Organization) -> list:
     ]
 
 
-@require_safe
-@login_required
-def index(request):
-    """The orgs whose ledgers the user may see, searchable by name, UUID or wallet ID."""
-    if not request.user.has_perm("ledger.view_ledger"):
-        if owned_accounts(request.user).exists():
-            return redirect("finance:my_ledger")
-        raise PermissionDenied("You may not view ledgers.")
-    organizations = organizations_for(request.user)
-    if not sees_all_organizations(request.user):
-        organizations = organizations.filter(admins=request.user)
-    search = request.GET.get("q", "").strip()
-    organizations = organizations_search(organizations, search)
-    page = Paginator(organizations.order_by("name", "pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "finance/index.html", _context(request, title="Finance", page=page, search=search,
-                                                        breadcrumbs=[("Finance", None)]))
-
-
 def _organization_ledger(request, organization_id, mode):
     organization = viewable_organization(request.user, organization_id)
     if organization is None:
@@ -281,10 +264,18 @@ def organization_reports(request, org_id):
     if start is None:
         return render(request, "finance/reports.html", context, status=400)
     topups = list(reports.topups_and_removals(organization, start, end)[:500])
+    usage = reports.usage_report(organization, start, end)
+    credits = reports.credits_per_month(organization, start, end)
+    days = min(max(((end or timezone.now()) - start).days + 1, 2), charts.MAX_SERIES_DAYS)
     context.update(
-        start=start, end=end, usage=reports.usage_report(organization, start, end),
+        start=start, end=end, usage=usage, credits=credits,
         whatsapp=reports.whatsapp_conversations(organization, start, end),
-        credits=reports.credits_per_month(organization, start, end),
+        usage_chart=charts.usage_month_chart(usage["rows"], tz=organization.tz, currency=organization.currency,
+                                             months=(months := charts.month_labels(start, end, organization.tz))),
+        credits_chart=charts.credits_month_chart(credits, tz=organization.tz, currency=organization.currency,
+                                                 months=months),
+        balance_chart=charts.line_chart(charts.balance_series(organization, days=days), currency=organization.currency,
+                                        title=f"Org total balance, last {days} days"),
         topups=[(txn, reports.signed_amount(txn)) for txn in topups], topups_truncated=len(topups) == 500,
         query=request.GET.urlencode(),
     )
@@ -308,9 +299,9 @@ def usage_csv(request, org_id):
     organization = _exportable_organization(request, org_id)
     start = reports.months_back(organization, 6)
     rows = (
-        (row["month"].astimezone(organization.tz).strftime("%Y-%m"), row["channel"], row["country"],
-         row["category"], row["subaccount__name"], row["entries"], row["quantity"], row["amount"],
-         organization.currency)
+        (local_month(row["month"], organization), row["channel"], row["country"],
+         row["category"], row["subaccount__name"], row["entries"], row["quantity"],
+         plain_decimal(row["amount"]), organization.currency)
         for row in reports.usage_queryset(organization, start, None, by_subaccount=True).iterator(chunk_size=2000)
     )
     header = ["month", "channel", "country", "category", "subaccount", "entries", "quantity", "amount", "currency"]
@@ -327,9 +318,9 @@ def topups_csv(request, org_id):
         raise Http404("Invalid date range.")
     tz = organization.tz
     rows = (
-        (txn.created_at.astimezone(tz).isoformat(), txn.kind, reports.signed_amount(txn), txn.currency,
+        (iso_time(txn.created_at, tz), txn.kind, plain_decimal(reports.signed_amount(txn)), txn.currency,
          txn.account.name, txn.lot.purchase_order if txn.lot_id else txn.reference,
-         txn.lot.expires_at.astimezone(tz).isoformat() if txn.lot_id and txn.lot.expires_at else "",
+         iso_time(txn.lot.expires_at, tz) if txn.lot_id and txn.lot.expires_at else "",
          txn.actor_label, txn.memo, txn.pk)
         for txn in reports.topups_and_removals(organization, start, end).iterator(chunk_size=2000)
     )

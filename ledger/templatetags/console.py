@@ -1,8 +1,12 @@
 """Template filters of the console and finance pages: channel and category labels, counts and unit prices."""
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
+
+from ledger.admin.money import money, rate
+from ledger.times import local_time
 
 register = template.Library()
 
@@ -37,16 +41,41 @@ def count(value):
 
 
 @register.filter
-def unit_price(value):
-    """A unit price without trailing zeros but with at least two decimals (0.250000 -> 0.25, 0.0079 stays)."""
+def unit_price(value, currency=""):
+    """A unit price: with the currency, its symbol and the precision it needs (₹0.0079); without, a plain
+    number without trailing zeros but at least two decimals (0.250000 -> 0.25)."""
     if value is None or value == "":
         return ""
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         return value
+    if currency:
+        return rate(amount, currency)
     places = max(2, -amount.normalize().as_tuple().exponent)
     return f"{amount:,.{places}f}"
+
+
+def _organization_of(obj):
+    """The org an object belongs to (itself, its organization, or its account's)."""
+    for path in ("", "organization", "account.organization"):
+        target = obj
+        for part in filter(None, path.split(".")):
+            target = getattr(target, part, None)
+        if target is not None and hasattr(target, "currency") and hasattr(target, "timezone"):
+            return target
+    return None
+
+
+@register.filter
+def history_value(value, obj):
+    """A value of a history diff as the console shows it: amounts in the object's currency, times in its org's zone."""
+    organization = _organization_of(obj)
+    if isinstance(value, Decimal) and organization is not None:
+        return money(value, organization.currency)
+    if isinstance(value, datetime):
+        return local_time(value, organization)
+    return value
 
 
 @register.simple_tag(takes_context=True)

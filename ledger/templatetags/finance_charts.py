@@ -1,13 +1,11 @@
-"""Template tags for the finance pages: the org page's SVG charts and money formatting."""
-
-from decimal import Decimal
+"""Template tags for the finance pages: the org page's SVG charts, and the `money` and `rate` filters."""
 
 from django import template
 
-from ledger.currencies import minor_unit
+from ledger.admin.money import money as format_money
+from ledger.admin.money import rate as format_rate
 from ledger.finance.charts import organization_charts
 from ledger.finance.selectors import ENTRY_KIND_LABELS, can_view_organization_ledger
-from ledger.models import QUANTUM
 
 register = template.Library()
 
@@ -23,14 +21,18 @@ def org_charts(context, organization):
 
 @register.filter
 def money(amount, currency=""):
-    """An amount in its currency's minor units (6 places kept when finer), thousands separated."""
+    """An amount with its currency's symbol and minor units (ledger.admin.money.money); empty for None."""
     if amount is None or amount == "":
         return ""
-    amount = Decimal(amount)
-    unit = minor_unit(currency) if currency else QUANTUM
-    if amount == amount.quantize(unit):
-        return f"{amount.quantize(unit):,f}"
-    return f"{amount.quantize(QUANTUM):,f}".rstrip("0")
+    return format_money(amount, currency)
+
+
+@register.filter
+def rate(amount, currency=""):
+    """A unit price with its currency's symbol and the precision it needs (ledger.admin.money.rate)."""
+    if amount is None or amount == "":
+        return ""
+    return format_rate(amount, currency)
 
 
 @register.filter

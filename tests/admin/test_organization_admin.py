@@ -1,5 +1,6 @@
 """The Organization admin: search, list columns, filters, the dashboard and scoping per role."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -53,17 +54,34 @@ def test_list_shows_balances_in_the_org_currency(staff_client, org, other_org):
     assert "$65.00" in html and "$20.00" in html and "$5.00" in html
 
 
-def test_low_balance_flag_and_filter(staff_client, org):
+def test_balance_status_column_and_filter(staff_client, org):
     poor = make_org(name="Poor Co")
     services.credits_grant(actor=services.SYSTEM, account=poor.master_account, amount="10")  # INR 10 < 100
-    response = staff_client.get(reverse(CHANGELIST), {"balance": "low"})
-    assert listed(response) == ["Poor Co"]
-    response = staff_client.get(reverse(CHANGELIST), {"balance": "ok"})
-    assert listed(response) == ["Acme Messaging"]
-    admin_obj = response.context["cl"].model_admin
-    rows = {row.name: row for row in admin_obj.get_queryset(response.wsgi_request)}
-    assert admin_obj.low_balance_col(rows["Poor Co"]) is True
-    assert admin_obj.low_balance_col(rows["Acme Messaging"]) is False
+    owing = make_org(name="Owing Ltd", payment_scheme="postpaid", credit_limit="1000")
+    services.charge_create(actor=services.SYSTEM, account=owing.master_account, channel="sms", quantity=1,
+                           unit_price="400", traffic="transactional")  # -400, 600 still available
+    make_org(name="Empty Co")  # nothing available: promotional sends are refused
+    off = make_org(name="Switched Off", credit_management_enabled=False)
+    services.credits_grant(actor=services.SYSTEM, account=off.master_account, amount="1000")
+    for status, names in (("low", ["Poor Co"]), ("ok", ["Acme Messaging"]), ("negative", ["Owing Ltd"]),
+                          ("blocked", ["Empty Co", "Switched Off"])):
+        assert listed(staff_client.get(reverse(CHANGELIST), {"balance": status})) == names, status
+    html = staff_client.get(reverse(CHANGELIST)).content.decode()
+    for name, status, label in (("Poor Co", "low", "Low"), ("Acme Messaging", "ok", "OK"),
+                                ("Owing Ltd", "negative", "Negative"), ("Empty Co", "blocked", "Blocked")):
+        row = re.search(rf"<tr>(?:(?!</tr>).)*{name}(?:(?!</tr>).)*</tr>", html, re.S).group(0)
+        assert f'data-status="{status}"' in row and f">{label}</span>" in row, name
+    assert "Credit management is off" in re.search(r"<tr>(?:(?!</tr>).)*Switched Off(?:(?!</tr>).)*</tr>",
+                                                   html, re.S).group(0)
+
+
+def test_an_account_threshold_overrides_the_org_s_for_the_status(staff_client, org):
+    from alerts.models import AccountThreshold, AlertSettings
+
+    AlertSettings.objects.create(organization=org, low_credit_threshold="50")
+    assert listed(staff_client.get(reverse(CHANGELIST), {"balance": "ok"})) == ["Acme Messaging"]  # 1000 >= 50
+    AccountThreshold.objects.create(account=org.master_account, low_credit_threshold="1500")
+    assert listed(staff_client.get(reverse(CHANGELIST), {"balance": "low"})) == ["Acme Messaging"]
 
 
 def test_filters_by_currency_and_scheme(staff_client, org, other_org):
@@ -147,9 +165,16 @@ def test_non_staff_user_cannot_log_in(client, org):
 
 
 def test_staff_creates_an_org_through_the_service(staff_client):
-    response = staff_client.post(reverse("admin:ledger_organization_add"), {
-        "name": "New Brand", "currency": "USD", "timezone": "UTC", "payment_scheme": "postpaid",
-        "credit_limit": "250", "credit_management_enabled": "on"})
+    data = {"name": "New Brand", "currency": "USD", "timezone": "UTC", "payment_scheme": "postpaid",
+            "credit_limit": "250", "credit_management_enabled": "on"}
+    response = staff_client.post(reverse("admin:ledger_organization_add"), data)
+    assert response.status_code == 200  # first the confirmation: the currency is for good
+    assert "can never be changed" in " ".join(response.context["confirmation"])
+    assert "credit limit of $250.00" in " ".join(response.context["confirmation"])
+    from ledger.models import Organization
+
+    assert not Organization.objects.filter(name="New Brand").exists()
+    response = staff_client.post(reverse("admin:ledger_organization_add"), {**data, "_confirm": "1"})
     assert response.status_code == 302, response.context["adminform"].form.errors
     from ledger.models import Organization
 

@@ -124,5 +124,6 @@ def test_role_groups_get_their_alerts_permissions(db):
     assert {"view_alertsettings", "change_alertsettings", "view_notification"} <= codenames("Org admin")
     assert "view_webhookendpoint" not in codenames("Org admin")
     assert codenames("Finance") == {"view_alertsettings", "view_notification", "view_webhookendpoint",
-                                    "view_webhookdelivery"}
+                                    "view_webhookdelivery", "view_accountthreshold"}
+    assert {"add_accountthreshold", "change_accountthreshold"} <= codenames("Org admin")
     assert "change_webhookendpoint" in codenames("Platform staff")

@@ -31,15 +31,16 @@ def test_finance_breadcrumbs_use_the_admin_markup(client, book, finance_user):
         assert '<div class="breadcrumbs">' not in content, url
 
 
-def test_entries_show_channel_labels_and_plain_unit_prices(client, book, finance_user):
+def test_entries_show_channel_labels_and_unit_prices_as_rates(client, book, finance_user):
     client.force_login(finance_user)
     response = client.get(reverse("finance:org_ledger", args=[book.org.pk]))
     rows = re.findall(r'<tr class="entry entry-charge".*?</tr>', response.content.decode(), re.S)
     whatsapp = next(row for row in rows if "WhatsApp" in row)
-    assert "<td>Marketing</td>" in whatsapp  # the category label, not the code
-    assert '<td class="num">1.25</td>' in whatsapp  # not 1.250000
-    assert any("<td>SMS</td>" in row and '<td class="num">0.50</td>' in row for row in rows)
-    assert "Amount (INR)" in response.content.decode()
+    assert '<dd class="category">Marketing</dd>' in whatsapp  # the category label, not the code
+    assert '<dd class="rate unit-price">₹1.25</dd>' in whatsapp  # not 1.250000
+    assert any('<span class="channel">SMS</span>' in row and '<dd class="rate unit-price">₹0.50</dd>' in row
+               for row in rows)
+    assert "<th>Details</th>" in response.content.decode()  # the rest of an entry opens on click
 
 
 def test_reports_format_counts_and_label_channels(client, book, finance_user):

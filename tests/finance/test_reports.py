@@ -99,13 +99,13 @@ def test_org_charts_render_svg_without_cdn(db, book, finance_user):
         Context({"organization": book.org, "request": request}))
     assert html.count("<svg") == 2 and "<polyline" in html and "<rect" in html
     assert "http" not in html.replace("http://www.w3.org/2000/svg", "")  # no CDN, no external asset
-    assert "941.50" in html  # the balance today
+    assert "₹941.50" in html  # the balance today
     assert reverse("finance:org_ledger", args=[book.org.pk]) in html
     series = charts.balance_series(book.org, days=60)
     assert len(series) == 60 and series[-1][1] == D("941.5")
     by_day = dict(series)
     assert by_day[book.day(51)] == 0 and by_day[book.day(50)] == D("1000") and by_day[book.day(40)] == D("1025")
-    assert charts.usage_by_channel(book.org) == [("whatsapp", D("2.5")), ("email", D("1"))]
+    assert charts.usage_by_channel(book.org) == [("WhatsApp", D("2.5")), ("Email", D("1"))]
 
 
 def test_org_charts_hide_links_from_users_without_ledger_access(db, book):

@@ -96,7 +96,7 @@ def test_earlier_effective_from_is_refused():
     new_version(org, [rate("sms", "0.25")], at=utc(2026, 5, 1))
     with pytest.raises(InvalidOperation) as caught:
         new_version(org, [rate("sms", "0.30")], at=utc(2026, 5, 10, 12), effective_from=utc(2026, 5, 10, 13))
-    assert "next day at the earliest: 2026-05-11 00:00 Asia/Kolkata" in caught.value.errors["effective_from"][0]
+    assert "next day at the earliest: 2026-05-11 00:00 IST" in caught.value.errors["effective_from"][0]
     assert RateCardVersion.objects.filter(organization=org).count() == 1
 
 

@@ -21,7 +21,8 @@ def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsy
     assert (orgs["Acme Retail India"].currency, orgs["Globex Messaging"].currency) == ("INR", "USD")
     assert orgs["Globex Messaging"].payment_scheme == "postpaid"
     assert set(Account.objects.values_list("balance_mode", flat=True)) == {"own", "shared"}
-    assert RateCardVersion.objects.count() == 2
+    assert RateCardVersion.objects.count() == 3
+    assert RateCardVersion.objects.filter(status="pending").count() == 1  # the dashboard announces it
     charges = Transaction.objects.filter(kind="charge")
     assert charges.count() > 150
     assert charges.dates("created_at", "day").count() >= 28

@@ -1,24 +1,33 @@
 """manage.py seed_demo: two demo orgs (INR/Kolkata prepaid, USD/New York postpaid) with a month of usage.
 
-Everything goes through the ledger and rate-card services, with past instants, so the demo
-ledger is exactly what real traffic would have produced.
+Everything goes through the ledger, rate-card and alert services, with past instants, so the demo
+ledger is exactly what real traffic would have produced. Two demo staff users (`priya.ops`, platform
+staff, and `femi.finance`, finance; no password until `manage.py changepassword` gives one) leave
+actions with reasons on the activity timeline; a rate card change is pending, an account has its own
+low-credit threshold, a lot has expired and the alert banners are raised.
 """
 
 import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from alerts import services as alert_services
 from alerts.bounces import email_event_record
-from alerts.models import WebhookEndpoint
+from alerts.models import AccountThreshold, WebhookEndpoint
 from apiauth.services import service_token_create
 from ledger import services
 from ledger.errors import InsufficientCredits
+from ledger.history import history_actor
 from ledger.models import Organization
+from ledger.selectors import ROLE_FINANCE, ROLE_ORG_ADMIN, ROLE_PLATFORM_STAFF
 from ops.models import CheckSource
 from ops.services import ledger_check_run
+from ratecards.services import rate_card_version_create
 
 SEED = services.Actor(service="seed_demo")
 
@@ -47,6 +56,23 @@ US_RATES = [
 ]
 
 
+INDIA_RATES_NEXT = [{**rate, "unit_price": "0.27"} if (rate["channel"], rate["country"]) == ("sms", "IN") else rate
+                    for rate in INDIA_RATES]
+
+
+def _demo_user(username, role, first_name, last_name):
+    """A staff user of one role without a usable password (`manage.py changepassword` to log in as them)."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "first_name": first_name, "last_name": last_name,
+                                     "email": f"{username}@example.com"})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    group, _ = Group.objects.get_or_create(name=role)
+    user.groups.add(group)
+    return user
+
+
 def _price(rates, channel, country, category):
     for c, k in ((country, category), (country, None), (None, category), (None, None)):
         for rate in rates:
@@ -70,7 +96,7 @@ class Command(BaseCommand):
         start = now - timedelta(days=31)
 
         acme = services.organization_create(actor=SEED, name="Acme Retail India", currency="INR",
-                                            timezone_name="Asia/Kolkata")
+                                            timezone_name="Asia/Calcutta")
         acme_master = acme.master_account
         marketing = services.account_create(actor=SEED, organization=acme, name="Marketing", balance_mode="shared")
         support = services.account_create(actor=SEED, organization=acme, name="Support OTP", balance_mode="own")
@@ -118,9 +144,18 @@ class Command(BaseCommand):
                     pass
         services.hold_create(actor=services.Actor(service="campaign-engine"), account=marketing, amount="1500",
                              reference="Diwali campaign", expires_in_seconds=3 * 86400)
+        loyalty = services.account_create(actor=SEED, organization=acme, name="Loyalty", balance_mode="own")
+        services.credits_grant(actor=SEED, account=loyalty, amount="2000", expires_in="1M",
+                               purchase_order="PO-2026-0101", comment="Loyalty pilot", at=start - timedelta(days=15))
+        services.credits_grant(actor=SEED, account=loyalty, amount="1500", expires_in="1M",
+                               purchase_order="PO-2026-0188", comment="Loyalty pilot, second wave",
+                               at=now - timedelta(days=10))
         services.lots_expire(at=now)
         self._purchases(acme, support, now)
         self._operations_demo(acme)
+        self._staff_actions(acme, globex, support)
+        self._rate_card(acme, INDIA_RATES_NEXT, note="SMS to India up from 0.25 to 0.27")
+        self._alerts(acme, globex, support)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data loaded: {acme.name} (wallet {acme.wallet_id}) and {globex.name} (wallet {globex.wallet_id}), "
             f"{count} charges over 31 days."))
@@ -167,9 +202,34 @@ class Command(BaseCommand):
                            reason="smtp;550 5.1.1 mailbox does not exist (demo)")
         ledger_check_run(source=CheckSource.COMMAND)
 
-    def _rate_card(self, organization, rates):
-        try:
-            from ratecards.services import rate_card_version_create
-        except ImportError:  # rate cards not installed yet
-            return
-        rate_card_version_create(actor=SEED, organization=organization, rates=rates, note="Demo rate card")
+    def _rate_card(self, organization, rates, note="Demo rate card"):
+        rate_card_version_create(actor=SEED, organization=organization, rates=rates, note=note)
+
+    def _staff_actions(self, acme, globex, support):
+        """What people did today (after the month of usage): a top-up, a correction, a limit and a setting
+        change, each with why."""
+        priya = _demo_user("priya.ops", ROLE_PLATFORM_STAFF, "Priya", "Ops")
+        _demo_user("femi.finance", ROLE_FINANCE, "Femi", "Finance")
+        acme.admins.add(_demo_user("arjun.acme", ROLE_ORG_ADMIN, "Arjun", "Acme admin"))
+        staff = services.Actor(user=priya)
+        services.credits_grant(actor=staff, account=acme.master_account, amount="12000", expires_in="6M",
+                               purchase_order="PO-2026-0211", comment="Festival top-up, invoice INV-8841")
+        services.credits_remove(actor=staff, account=support, amount="250",
+                                comment="Duplicate OTP budget transfer")
+        services.credit_limit_set(actor=staff, account=globex.master_account, amount="60000", temporary_days=14,
+                                  comment="Black Friday volume, approved by CFO")
+        services.organization_update(actor=staff, organization=acme, timezone="Asia/Kolkata",
+                                     reason="The canonical IANA name of the billing timezone")
+
+    def _alerts(self, acme, globex, support):
+        """Alert settings with recipients, Support OTP's own threshold, and the alerts they raise."""
+        priya = services.Actor(user=get_user_model().objects.get(username="priya.ops"))
+        settings = alert_services.alert_settings_get_or_create(organization=acme)
+        settings.recipients = ["finance@acme.example"]
+        history_actor(settings, priya, "Finance wants the low-credit emails")
+        settings.save()
+        threshold = AccountThreshold(account=support, low_credit_threshold=Decimal("6000"))
+        history_actor(threshold, priya, "OTP traffic must never stop: warn a week ahead")
+        threshold.save()
+        for account in (*acme.accounts.all(), *globex.accounts.all()):
+            alert_services.account_alerts_check(account_id=account.pk)

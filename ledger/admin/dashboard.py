@@ -1,0 +1,139 @@
+"""The org dashboard of the console: org total and master balance, status, accounts, lots, latest entries,
+the rate card in force and the next one, and links to the org's other pages."""
+
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from ledger.finance.selectors import can_view_organization_ledger
+from ledger.models import ZERO, BalanceMode, CreditLot, Hold, HoldStatus, Organization, Posting
+from ledger.times import local_time
+
+from .money import money, rate
+from .status import BalanceStatus, account_threshold
+
+LATEST_ENTRIES = 20
+
+try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
+    from alerts.models import AlertSettings
+except ImportError:  # pragma: no cover
+    AlertSettings = None
+
+try:  # the rate cards app says which version is in force and which comes next
+    from ratecards.selectors import rate_card_current, rate_card_pending
+except ImportError:  # pragma: no cover
+    rate_card_current = rate_card_pending = None
+
+
+def admin_url(name: str, *args) -> str | None:
+    """An admin URL, or None when the app that registers it is not installed."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def organization_dashboard(request, org: Organization, *, status: str, tools: list[dict]) -> dict:
+    """Everything the org page shows above its settings."""
+    at = timezone.now()
+    cur = org.currency
+    accounts = list(org.accounts.select_related("owner", "alert_threshold").order_by("-is_master", "name"))
+    master = next(account for account in accounts if account.is_master)
+    limit_expires = master.credit_limit_expires_at(at)
+    threshold = account_threshold(master)
+    org_total = sum((account.balance for account in accounts if account.balance_mode == BalanceMode.OWN), ZERO)
+    breakdown = {
+        "org_total": money(org_total, cur), "org_total_negative": org_total < 0,
+        "funds_accounts": sum(1 for account in accounts if account.balance_mode == BalanceMode.OWN),
+        "balance": money(master.balance, cur), "balance_negative": master.balance < 0,
+        "credit_limit": money(master.effective_credit_limit(at), cur),
+        "permanent_limit": money(master.credit_limit, cur) if limit_expires else None,
+        "limit_expires_at": local_time(limit_expires, org) if limit_expires else None,
+        "held": money(master.held, cur), "available": money(master.available(at), cur),
+        "status": BalanceStatus(status), "low": status != BalanceStatus.OK,
+        "threshold": money(threshold, cur) if threshold else None,
+    }
+    account_rows = [{
+        "account": account, "url": reverse("admin:ledger_account_change", args=[account.pk]),
+        "mode": "Master" if account.is_master else account.get_balance_mode_display(),
+        "shared": account.balance_mode == BalanceMode.SHARED,
+        "balance": money(account.balance, cur), "held": money(account.held, cur),
+        "credit_limit": money(account.effective_credit_limit(at), cur),
+        "available": money(account.available(at), cur),
+        "threshold": money(account_threshold(account), cur) if account.balance_mode == BalanceMode.OWN else "",
+        "own_threshold": hasattr(account, "alert_threshold"),
+    } for account in accounts]
+    lots = (CreditLot.objects.filter(account__organization=org, remaining__gt=0)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=at)).select_related("account", "created_by")
+            .order_by(F("expires_at").asc(nulls_last=True), "granted_at")[:50])
+    lot_rows = [{
+        "lot": lot, "remaining": money(lot.remaining, cur), "amount": money(lot.amount, cur),
+        "granted": local_time(lot.granted_at, org), "expires": local_time(lot.expires_at, org) if lot.expires_at else "never",
+        "expires_soon": lot.expires_at is not None and lot.expires_at - at <= timedelta(days=30),
+    } for lot in lots]
+    postings = (Posting.objects.filter(account__organization=org)
+                .select_related("transaction", "transaction__actor_user", "account")
+                .order_by("-created_at", "-id")[:LATEST_ENTRIES])
+    entry_rows = [{
+        "posting": posting, "txn": posting.transaction, "amount": money(posting.amount, cur),
+        "credit": posting.amount > 0, "balance_after": money(posting.balance_after, cur),
+        "when": local_time(posting.created_at, org),
+        "url": reverse("admin:ledger_transaction_change", args=[posting.transaction_id]),
+    } for posting in postings]
+    active_holds = Hold.objects.filter(account__organization=org, status=HoldStatus.ACTIVE).count()
+    user = request.user
+    links = organization_links(request, org)
+    return {
+        "organization": org, "breakdown": breakdown, "account_rows": account_rows, "lot_rows": lot_rows,
+        "entry_rows": entry_rows, "rate_card": rate_card_context(org, at), "action_tools": tools,
+        "active_holds": active_holds,
+        "ledger_url": reverse("admin:ledger_transaction_changelist") + f"?organization__id__exact={org.pk}",
+        "holds_url": reverse("admin:ledger_hold_changelist") + f"?account__organization__id__exact={org.pk}",
+        "can_view_ledger": user.has_perm("ledger.view_transaction"),
+        "org_links": links,
+        "rate_card_url": next((link["url"] for link in links if link["slug"] == "rate-card"), None),
+    }
+
+
+def organization_links(request, org: Organization) -> list[dict]:
+    """Links from the org page to the org's other pages the user may open (activity, finance, rate card, alerts)."""
+    user = request.user
+    links = []
+    if can_view_organization_ledger(user, org):
+        links += [{"slug": "activity", "title": "Activity timeline",
+                   "url": reverse("finance:activity", args=[org.pk])},
+                  {"slug": "finance-ledger", "title": "Finance ledger",
+                   "url": reverse("finance:org_ledger", args=[org.pk])},
+                  {"slug": "reports", "title": "Reports", "url": reverse("finance:reports", args=[org.pk])}]
+    if user.has_perm("ratecards.view_ratecardversion"):
+        url = admin_url("admin:ratecards_ratecardversion_organization", org.pk)
+        if url:
+            links.append({"slug": "rate-card", "title": "Rate card and history", "url": url})
+    url = None
+    if AlertSettings is not None:
+        settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
+        if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
+            url = admin_url("admin:alerts_alertsettings_change", settings_id)
+        elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
+            url = admin_url("admin:alerts_alertsettings_add")
+            url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
+    if url:
+        links.append({"slug": "alert-settings", "title": "Alert settings", "url": url})
+    return links
+
+
+def rate_card_context(org: Organization, at) -> dict | None:
+    """The rate card version in force and the next pending one ("v3 takes effect 2026-12-02 00:00 IST")."""
+    if rate_card_current is None:
+        return None
+    version = rate_card_current(org, at=at)
+    pending = rate_card_pending(org, at=at)
+    upcoming = [{"version": item, "starts": local_time(item.effective_from, org)} for item in pending]
+    if version is None:
+        return {"version": None, "pending": upcoming}
+    rates = list(version.rates.all()[:30])
+    return {"version": version, "since": local_time(version.effective_from, org),
+            "rates": [{"rate": item, "price": rate(item.unit_price, org.currency)} for item in rates],
+            "more": version.rates.count() > len(rates), "pending": upcoming}
