@@ -212,12 +212,37 @@ class ProviderEventAdmin(ReadOnlyLedgerAdmin):
 
 @admin.register(TopUpLimit)
 class TopUpLimitAdmin(SimpleHistoryAdmin):
-    list_display = ["currency", "min_amount", "max_amount"]
+    list_display = ["currency", "min_col", "max_col"]
+
+    @admin.display(description="Min amount", ordering="min_amount")
+    def min_col(self, obj):
+        return money(obj.min_amount, obj.currency)
+
+    @admin.display(description="Max amount", ordering="max_amount")
+    def max_col(self, obj):
+        return money(obj.max_amount, obj.currency)
+
+    def get_fields(self, request, obj=None):
+        """Read-only viewers see the limits as amounts of their currency."""
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["currency", "min_col", "max_col"]
+        return super().get_fields(request, obj)
 
 
 @admin.register(TaxRule)
 class TaxRuleAdmin(SimpleHistoryAdmin):
-    list_display = ["currency", "country", "name", "rate", "split_within_state"]
+    list_display = ["currency", "country", "name", "rate_col", "split_within_state"]
+
+    @admin.display(description="Rate", ordering="rate")
+    def rate_col(self, obj):
+        return f"{obj.rate.normalize():f}%"
+
+    def get_fields(self, request, obj=None):
+        """Read-only viewers see the rate as a percentage."""
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            return ["rate_col" if name == "rate" else name for name in fields]
+        return fields
 
 
 class AutoRechargeForm(forms.ModelForm):

@@ -139,11 +139,12 @@ def test_the_add_form_offers_active_currencies_common_first_and_refuses_withdraw
 
 def test_the_credit_management_screen_states_both_consequences_and_records_why(staff_client, org):
     url = reverse("admin:ledger_organization_credit-management", args=[org.pk])
-    page = staff_client.get(url).content.decode()
+    opened = staff_client.get(url, follow=True)
+    page = opened.content.decode()
     assert 'id="switch-consequences"' in page and "credit_management_disabled" in page
     assert "draw credits again" in page
-    form = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
-    response = staff_client.post(url, {"enabled": "off", "idempotency_key": form, "comment": "Unpaid invoice"})
+    form = opened.context["form"]["form_token"].value()
+    response = staff_client.post(url, {"enabled": "off", "form_token": form, "comment": "Unpaid invoice"})
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.credit_management_enabled is False

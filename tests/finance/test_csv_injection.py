@@ -2,10 +2,12 @@
 
 import csv
 import io
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from ledger import services
 from ledger.finance.csv import spreadsheet_cell
@@ -84,6 +86,10 @@ def _download(client, url) -> list[list[str]]:
 def test_every_csv_export_neutralises_formulas(client, hostile_org):
     org, shared, owner = hostile_org
     master = org.master_account
+    granted = timezone.now() - timedelta(days=45)  # a lot with a hostile PO that has expired: the expiry report
+    services.credits_grant(actor=services.SYSTEM, account=master, amount="5", expires_in="1M",
+                           purchase_order=HOSTILE["purchase_order"], at=granted)
+    services.lots_expire()
     superuser = UserFactory(username="root", is_superuser=True)
     api = token_client(["read"], name="exporter")
     exports = {
@@ -92,6 +98,9 @@ def test_every_csv_export_neutralises_formulas(client, hostile_org):
         "finance:my_account_ledger_csv": (owner, reverse("finance:my_account_ledger_csv", args=[shared.pk])),
         "finance:usage_csv": (superuser, reverse("finance:usage_csv", args=[org.pk])),
         "finance:topups_csv": (superuser, reverse("finance:topups_csv", args=[org.pk])),
+        "finance:activity_csv": (superuser, reverse("finance:activity_csv", args=[org.pk])),
+        "finance:usage_overview_csv": (superuser, reverse("finance:usage_overview_csv") + f"?currency={org.currency}"),
+        "finance:expired_credits_csv": (superuser, reverse("finance:expired_credits_csv")),
     }
     assert set(exports) == _csv_exports(), "a new CSV export needs a case here"
     downloads = {}

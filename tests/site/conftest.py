@@ -73,7 +73,7 @@ def world(db) -> World:
     endpoint = WebhookEndpoint.objects.create(organization=acme, url="https://hooks.example.com/credits",
                                               events=["balance.low"])
     WebhookDelivery.objects.create(endpoint=endpoint, event="balance.low", payload={"balance": "12.345678"})
-    service_token_create(name="campaign-engine", scopes=["charge"])
+    service_token_create(name="campaign-engine", scopes=["charge"], organizations=[acme])
     org_admin = user_with_role("Org admin", "oa")
     acme.admins.add(org_admin)
     users = {"superuser": UserFactory(username="root", is_superuser=True), "staff": staff,
