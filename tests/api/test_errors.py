@@ -225,3 +225,11 @@ def test_the_admin_keeps_django_html_error_pages():
         response = client.get(path)
         assert response.status_code == status
         assert response["Content-Type"].startswith("text/html"), path
+
+
+def test_an_empty_idempotency_key_is_400_even_where_the_key_is_optional(manage_client):
+    response = manage_client.post("/api/v1/organizations", {"name": "Keyless", "currency": "INR"}, format="json",
+                                  HTTP_IDEMPOTENCY_KEY="")
+    assert response.status_code == 400 and "Idempotency-Key" in response.json()["errors"]
+    assert manage_client.post("/api/v1/organizations", {"name": "Keyless", "currency": "INR"},
+                              format="json").status_code == 201
