@@ -10,7 +10,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.selectors import organizations_for, sees_all_organizations
 
-from . import services
+from . import hooks, services
 from .models import (
     AlertSettings,
     DeliveryStatus,
@@ -20,6 +20,7 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
+from .webhooks import deliver_webhook
 
 
 class RecipientsField(forms.CharField):
@@ -108,7 +109,7 @@ class AlertSettingsAdmin(OrgScopedAdmin, SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # New thresholds apply at once: every funding account of the org is checked again after commit.
-        services.organization_alerts_recheck(organization=obj.organization)
+        hooks.organization_alerts_recheck(organization=obj.organization)
 
 
 @admin.register(Notification)
@@ -188,8 +189,6 @@ class WebhookDeliveryAdmin(OrgScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description="Send the selected deliveries again", permissions=["change"])
     def redeliver(self, request, queryset):
-        from .tasks import deliver_webhook
-
         ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
         queryset.update(status=DeliveryStatus.PENDING, attempts=0)
         for delivery_id in ids:

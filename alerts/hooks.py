@@ -1,8 +1,13 @@
-"""Entry points the ledger calls after a commit that changed balances (alert checks, webhooks)."""
+"""The alerts side of the ledger's events: after a commit that changed balances, queue (debounced) alert checks."""
 
 import logging
 
 from django.core.cache import cache
+from django.db import transaction
+
+from ledger.models import BalanceMode, Organization
+
+from .tasks import check_account_alerts, pending_key
 
 logger = logging.getLogger(__name__)
 
@@ -12,20 +17,19 @@ DEBOUNCE_SECONDS = 5
 PENDING_TTL_SECONDS = 300
 
 
-def pending_key(account_id) -> str:
-    return f"alerts:check-pending:{account_id}"
+def on_balances_changed(sender, account_ids, **kwargs) -> None:
+    """Receiver of ledger.events.balances_changed (connected in AlertsConfig.ready)."""
+    alert_checks_queue(account_ids)
 
 
-def balances_changed(account_ids: list) -> None:
-    """Called after commit with the funding accounts whose balance or available changed.
+def alert_checks_queue(account_ids: list) -> None:
+    """Queue an alert check of each funding account whose balance or available changed.
 
     Must be cheap: it enqueues work (debounced), it never sends email inline. One check per
     account is queued at a time (a cache key marks it); the check clears the key when it starts,
     so changes made while it runs queue the next one. Errors are logged, never raised: the money
     transaction has already committed.
     """
-    from .tasks import check_account_alerts
-
     for account_id in dict.fromkeys(str(pk) for pk in account_ids):
         try:
             if cache.add(pending_key(account_id), 1, timeout=PENDING_TTL_SECONDS):
@@ -36,3 +40,9 @@ def balances_changed(account_ids: list) -> None:
                 cache.delete(pending_key(account_id))
             except Exception:  # noqa: S110 - the cache itself is down; the next change retries
                 pass
+
+
+def organization_alerts_recheck(*, organization: Organization) -> None:
+    """Re-check every funding account of an org after its thresholds changed (after commit, debounced)."""
+    ids = list(organization.accounts.filter(balance_mode=BalanceMode.OWN).values_list("pk", flat=True))
+    transaction.on_commit(lambda: alert_checks_queue(ids))

@@ -1,6 +1,7 @@
-"""The scheduled jobs: each runs under a lock (two beats or workers never overlap) on top of the ledger
-services' own idempotency, acts on whatever is due as of an instant by each org's clock, and can be
-re-run after a crash (every step commits on its own and skips what is already done)."""
+"""The scheduled jobs and their runner: each job runs under a lock (two beats or workers never overlap) on top
+of the ledger services' own idempotency, acts on whatever is due as of an instant by each org's clock, and
+can be re-run after a crash (every step commits on its own and skips what is already done). The money
+jobs are the ledger's (ledger/jobs.py); rate card activation and the alert jobs join them here."""
 
 import hashlib
 import logging
@@ -10,13 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from ledger import services as ledger
-from ledger.models import BalanceMode, Organization, PaymentScheme, Posting, Transaction, TransactionKind
+from ledger import jobs as ledger_jobs
+from ledger.jobs import MONEY_JOBS
+from ratecards.services import rate_card_versions_activate
 
 from . import services
 
@@ -98,81 +99,22 @@ def run_due_jobs(at: datetime | None = None, names: list[str] | None = None) -> 
 
 def ratecards_activate(at: datetime) -> int:
     """Mark rate card versions that took effect as current (ratecards.services) and tell their orgs."""
-    try:
-        from ratecards.services import rate_card_versions_activate
-    except ImportError:
-        rate_card_versions_activate = None
-    if rate_card_versions_activate is not None:
-        rate_card_versions_activate(at=at)
+    rate_card_versions_activate(at=at)
     return len(services.ratecard_activation_notices(at=at))
-
-
-def lots_expire(at: datetime) -> int:
-    return ledger.lots_expire(at=at)
-
-
-def holds_expire(at: datetime) -> int:
-    return ledger.holds_expire(at=at)
-
-
-def credit_limits_expire(at: datetime) -> int:
-    return ledger.credit_limits_expire(at=at)
-
-
-def local_month_start(organization: Organization, at: datetime) -> datetime:
-    """The start of the org's current local month (in its timezone) as of `at`."""
-    local = at.astimezone(organization.tz)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def month_close_due(organization: Organization, at: datetime) -> bool:
-    """True if an account of a postpaid org owed usage at its local month start and that month is not invoiced."""
-    if organization.payment_scheme != PaymentScheme.POSTPAID:
-        return False
-    period = ledger.billing_period(organization, at)
-    month_start = local_month_start(organization, at)
-    invoiced = set(Transaction.objects.filter(organization=organization, kind=TransactionKind.INVOICE, period=period)
-                   .values_list("account_id", flat=True))
-    for account_id in organization.accounts.filter(balance_mode=BalanceMode.OWN).values_list("pk", flat=True):
-        if account_id in invoiced:
-            continue
-        last = (Posting.objects.filter(account_id=account_id, created_at__lt=month_start)
-                .order_by("-created_at", "-id").values_list("balance_after", flat=True).first())
-        if last is not None and last < 0:
-            return True
-    return False
-
-
-def postpaid_months_close(at: datetime) -> int:
-    """Close the previous month of every postpaid org whose local month has started and is not yet invoiced."""
-    candidates = (Organization.objects.filter(payment_scheme=PaymentScheme.POSTPAID,
-                                              accounts__balance_mode=BalanceMode.OWN, accounts__balance__lt=0)
-                  .distinct().order_by("pk"))
-    invoices = 0
-    for organization in candidates:
-        if month_close_due(organization, at):
-            invoices += len(ledger.postpaid_month_close(organization=organization, at=at))
-    return invoices
 
 
 def expiry_warnings(at: datetime) -> int:
     return len(services.expiry_warnings_send(at=at))
 
 
-def idempotency_keys_purge(at: datetime) -> int:
-    return ledger.idempotency_keys_purge(older_than=at - settings.IDEMPOTENCY_KEY_RETENTION)
-
-
-# Order matters: rate cards first (charges after midnight use the new prices), expiry before the
-# warnings (no warning about a lot that just expired), month close after holds and limits.
+# Order matters: rate cards first (charges after midnight use the new prices), then the money jobs of the
+# ledger (expiry, holds, limits, month close), expiry warnings after expiry (no warning about a lot that
+# just expired), the purge of idempotency keys last.
 JOBS: dict[str, Callable[[datetime], int]] = {
     "ratecards_activate": ratecards_activate,
-    "lots_expire": lots_expire,
-    "holds_expire": holds_expire,
-    "credit_limits_expire": credit_limits_expire,
-    "postpaid_months_close": postpaid_months_close,
+    **MONEY_JOBS,
     "expiry_warnings": expiry_warnings,
-    "idempotency_keys_purge": idempotency_keys_purge,
+    "idempotency_keys_purge": ledger_jobs.idempotency_keys_purge,
 }
 # What the 15-minute beat runs; the purge has its own daily schedule.
 DUE_JOBS = [name for name in JOBS if name != "idempotency_keys_purge"]

@@ -3,12 +3,21 @@
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Case, F, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 
-from ledger.models import ZERO, Account, Organization, Transaction, TransactionKind
+from ledger.models import ZERO, Account, MoneyField, Organization, Transaction, TransactionKind
 from ledger.selectors import organizations_for
 
-from .models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint, default_threshold
+from .models import (
+    DEFAULT_THRESHOLDS,
+    FALLBACK_THRESHOLD,
+    AlertSettings,
+    Notification,
+    WebhookDelivery,
+    WebhookEndpoint,
+    default_threshold,
+)
 
 BURN_WINDOW = timedelta(days=7)
 BURN_KINDS = (TransactionKind.CHARGE, TransactionKind.HOLD_CAPTURE)
@@ -21,6 +30,23 @@ def alert_settings_for(organization: Organization) -> AlertSettings:
     except AlertSettings.DoesNotExist:
         return AlertSettings(organization=organization,
                              low_credit_threshold=default_threshold(organization.currency))
+
+
+def low_credit_threshold(organization: Organization) -> Decimal:
+    """The org's low-credit threshold: its alert setting, else its currency's default."""
+    return Decimal(alert_settings_for(organization).low_credit_threshold)
+
+
+def threshold_expression():
+    """`low_credit_threshold` in SQL, for querysets of orgs (its alert setting, else the currency default)."""
+    default = Case(*[When(currency=code, then=Value(value)) for code, value in DEFAULT_THRESHOLDS.items()],
+                   default=Value(FALLBACK_THRESHOLD), output_field=MoneyField())
+    return Coalesce(F("alert_settings__low_credit_threshold"), default, output_field=MoneyField())
+
+
+def is_low(available: Decimal, threshold: Decimal) -> bool:
+    """Low credit: available below the threshold (or nothing left when there is no threshold)."""
+    return available < threshold if threshold > 0 else available <= 0
 
 
 def recipients_for(organization: Organization, settings: AlertSettings | None = None) -> list[str]:

@@ -6,14 +6,16 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from babel.numbers import format_currency
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from ledger.models import Account, BalanceMode, CreditLot, Organization
+from ledger.money import money
+from ratecards.models import RateCardVersion, VersionStatus
 
+from .emails import send_alert_email
 from .models import (
     AccountAlertState,
     AlertSettings,
@@ -24,17 +26,12 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
-from .selectors import alert_settings_for, burn_per_day, recipients_for
+from .selectors import alert_settings_for, burn_per_day, is_low
 from .webhooks import _enqueue, event_publish
 
 logger = logging.getLogger(__name__)
 
 RATECARD_NOTICE_WINDOW = timedelta(days=2)  # versions that took effect longer ago than this are not announced
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount for people: the currency's symbol and minor units (INR 1234.5 -> ₹1,234.50)."""
-    return format_currency(amount, currency, locale="en_US")
 
 
 def alert_settings_get_or_create(*, organization: Organization) -> AlertSettings:
@@ -66,28 +63,8 @@ def notification_create(*, organization: Organization, kind: str, level: str, ti
         event_publish(organization=organization, event=event, data={"title": title, "message": message, **data})
     settings = settings or alert_settings_for(organization)
     if email and settings.email_enabled:
-        from .tasks import send_alert_email
-
         transaction.on_commit(lambda: _enqueue(send_alert_email, notification.pk))
     return notification
-
-
-def notification_email(*, notification_id: int) -> list[str]:
-    """Email a notification to the org's recipients once; returns who received it."""
-    from .emails import alert_email_send
-
-    with transaction.atomic():
-        notification = (Notification.objects.select_for_update(of=("self",))
-                        .select_related("organization", "account").get(pk=notification_id))
-        if notification.emailed_to:
-            return []
-        recipients = recipients_for(notification.organization)
-        if not recipients:
-            return []
-        alert_email_send(notification=notification, recipients=recipients)
-        notification.emailed_to = recipients
-        notification.save(update_fields=["emailed_to"])
-        return recipients
 
 
 def notifications_dismiss(*, notifications, at: datetime | None = None) -> int:
@@ -107,8 +84,8 @@ def _account_data(account: Account, available: Decimal, threshold: Decimal | Non
 def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Notification]:
     """Compare a funding account with its org's thresholds and fire what crossed since the last check.
 
-    Low balance fires when available drops below the threshold and again only after it has
-    recovered to the threshold or above; negative balance and runway likewise. The state row is
+    Low balance fires when available becomes low (`selectors.is_low`) and again only after it has
+    recovered; negative balance and runway likewise. The state row is
     locked, so concurrent checks of one account cannot fire twice.
     """
     at = at or timezone.now()
@@ -126,7 +103,8 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
         threshold = settings.low_credit_threshold
         common = {"organization": organization, "account": account, "settings": settings}
 
-        if available < threshold and not state.low_balance:
+        low = is_low(available, threshold)
+        if low and not state.low_balance:
             state.low_balance = True
             created.append(notification_create(
                 **common, kind=NotificationKind.LOW_BALANCE, level=NotificationLevel.WARNING,
@@ -134,7 +112,7 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
                 message=f"Available credits on {account.name} are {money(available, currency)}, below the alert "
                         f"threshold of {money(threshold, currency)}. Add credits to keep sending.",
                 data=_account_data(account, available, threshold), event=WebhookEvent.BALANCE_LOW))
-        elif available >= threshold and state.low_balance:
+        elif not low and state.low_balance:
             state.low_balance = False
             notifications_dismiss(notifications=Notification.objects.filter(
                 account=account, kind=NotificationKind.LOW_BALANCE), at=at)
@@ -185,14 +163,6 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
     return [notification for notification in created if notification is not None]
 
 
-def organization_alerts_recheck(*, organization: Organization) -> None:
-    """Re-check every funding account of an org (after its thresholds changed), debounced like charges."""
-    from .hooks import balances_changed
-
-    ids = list(organization.accounts.filter(balance_mode=BalanceMode.OWN).values_list("pk", flat=True))
-    transaction.on_commit(lambda: balances_changed(ids))
-
-
 def expiry_warnings_send(*, at: datetime | None = None) -> list[Notification]:
     """Warn each org once per lot about credits expiring within its warning window (one notice per org and run)."""
     at = at or timezone.now()
@@ -239,8 +209,6 @@ def _ratecard_key(pk_ref):
 
 def ratecard_activation_notices(*, at: datetime | None = None) -> list[Notification]:
     """Tell each org once when a later rate card version took effect (the first version is not news)."""
-    from ratecards.models import RateCardVersion, VersionStatus
-
     at = at or timezone.now()
     earlier = RateCardVersion.objects.filter(organization=OuterRef("organization"),
                                              effective_from__lt=OuterRef("effective_from")

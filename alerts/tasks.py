@@ -1,12 +1,24 @@
-"""Celery tasks: thin wrappers that run the scheduled jobs, alert checks, alert emails and webhook deliveries."""
+"""Celery tasks: thin wrappers that run the scheduled jobs and alert checks.
+
+The alert email and webhook delivery tasks live with what they send (emails.py, webhooks.py, which
+enqueue them) and are imported here so that Celery's autodiscovery of `alerts.tasks` registers them.
+"""
 
 from celery import shared_task
 from django.core.cache import cache
 from django.utils.dateparse import parse_datetime
 
-from . import jobs, services, webhooks
-from .hooks import pending_key
-from .models import DeliveryStatus
+from . import jobs, services
+from .emails import send_alert_email
+from .webhooks import deliver_webhook
+
+__all__ = ["check_account_alerts", "deliver_webhook", "pending_key", "purge_idempotency_keys", "run_due_jobs",
+           "send_alert_email"]
+
+
+def pending_key(account_id) -> str:
+    """The cache key that marks an alert check of the account as queued."""
+    return f"alerts:check-pending:{account_id}"
 
 
 def _instant(at: str | None):
@@ -28,24 +40,6 @@ def purge_idempotency_keys(at: str | None = None) -> dict:
 
 @shared_task(name="alerts.tasks.check_account_alerts")
 def check_account_alerts(account_id: str) -> list[int]:
-    """Fire the alerts a funding account crossed since its last check (queued, debounced, by hooks)."""
+    """Fire the alerts a funding account crossed since its last check (queued, debounced, by alerts.hooks)."""
     cache.delete(pending_key(account_id))
     return [notification.pk for notification in services.account_alerts_check(account_id=account_id)]
-
-
-@shared_task(name="alerts.tasks.send_alert_email", bind=True, max_retries=5)
-def send_alert_email(self, notification_id: int) -> list[str]:
-    """Email a notification to its org's recipients, retried with backoff on mail server errors."""
-    try:
-        return services.notification_email(notification_id=notification_id)
-    except OSError as exc:  # SMTP and network errors
-        raise self.retry(exc=exc, countdown=webhooks.backoff_seconds(self.request.retries + 1))
-
-
-@shared_task(name="alerts.tasks.deliver_webhook", bind=True, max_retries=webhooks.MAX_ATTEMPTS - 1)
-def deliver_webhook(self, delivery_id: str) -> str:
-    """POST one signed webhook delivery; retried with exponential backoff until delivered or out of attempts."""
-    delivery = webhooks.delivery_attempt(delivery_id)
-    if delivery.status == DeliveryStatus.RETRYING:
-        raise self.retry(countdown=webhooks.backoff_seconds(delivery.attempts))
-    return delivery.status

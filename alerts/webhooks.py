@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 import uuid
 
+from celery import shared_task
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -63,8 +64,6 @@ def event_publish(*, organization: Organization, event: str, data: dict) -> list
                    "data": json.loads(json.dumps(data, cls=DjangoJSONEncoder))}
         deliveries.append(WebhookDelivery(id=delivery_id, endpoint=endpoint, event=event, payload=payload))
     WebhookDelivery.objects.bulk_create(deliveries)
-    from .tasks import deliver_webhook
-
     for delivery in deliveries:
         transaction.on_commit(lambda pk=str(delivery.pk): _enqueue(deliver_webhook, pk))
     return deliveries
@@ -125,3 +124,12 @@ def delivery_attempt(delivery_id) -> WebhookDelivery:
         error=error or ("" if ok else f"HTTP {status}"), last_attempt_at=now, delivered_at=now if ok else None)
     delivery.refresh_from_db()
     return delivery
+
+
+@shared_task(name="alerts.tasks.deliver_webhook", bind=True, max_retries=MAX_ATTEMPTS - 1)
+def deliver_webhook(self, delivery_id: str) -> str:
+    """POST one signed webhook delivery; retried with exponential backoff until delivered or out of attempts."""
+    delivery = delivery_attempt(delivery_id)
+    if delivery.status == DeliveryStatus.RETRYING:
+        raise self.retry(countdown=backoff_seconds(delivery.attempts))
+    return delivery.status

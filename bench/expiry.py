@@ -27,6 +27,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from ledger import services  # noqa: E402
+from ledger.events import balances_changed  # noqa: E402
 
 
 def seed(accounts: int, lots_per_account: int) -> None:
@@ -113,9 +114,7 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("bench/expiry.py needs PostgreSQL: set DATABASE_URL.")
     # No alert checks during the bench: they would time Redis, not the expiry.
-    import alerts.hooks
-
-    alerts.hooks.balances_changed = lambda account_ids: None
+    balances_changed.disconnect(dispatch_uid="alerts.on_balances_changed")
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = settings.DATABASES["default"]["NAME"] + "_bench"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:

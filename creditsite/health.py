@@ -1,5 +1,6 @@
 """GET /api/v1/health: database and broker status for load balancers and monitors."""
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -21,8 +22,6 @@ def _broker_ok() -> bool:
     if not settings.REDIS_URL:
         return False
     try:
-        import redis
-
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
         return bool(client.ping())
     except Exception:

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms import formset_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,8 +23,8 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.errors import LedgerError
 from ledger.models import Organization
+from ledger.money import Actor
 from ledger.selectors import organizations_for
-from ledger.services import Actor
 
 from . import selectors, services
 from .countries import countries, country_choices
@@ -183,8 +184,6 @@ class RateCardVersionAdmin(SimpleHistoryAdmin):
                       if item["id"] == version.pk), None)
         if entry is None:
             return "-"
-        from django.template.loader import render_to_string
-
         return render_to_string("admin/ratecards/_changes.html", {"changes": entry["changes"]})
 
     @admin.action(description="Cancel selected pending versions", permissions=["add"])

@@ -28,10 +28,10 @@ from ledger.models import (
     SystemAccount,
     Transaction,
 )
+from ledger.money import money
 from ledger.selectors import accounts_for, sees_all_organizations
 
 from .base import ServiceSavingAdmin
-from .money import money
 from .organization import scoped_organizations, wallet_link
 
 OWN_HISTORY_DAYS = 30

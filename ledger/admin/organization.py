@@ -12,8 +12,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, OuterRef, Q, Subquery, When
-from django.db.models.functions import Now
+from django.db.models import F, OuterRef, Q, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,6 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from alerts.models import AlertSettings
+from alerts.selectors import is_low, low_credit_threshold, threshold_expression
 from ledger import services
 from ledger.currencies import CURRENCIES
 from ledger.errors import IdempotencyConflict, LedgerError
@@ -41,47 +42,39 @@ from ledger.models import (
     ExpiresIn,
     Hold,
     HoldStatus,
+    MoneyField,
     Organization,
-    PaymentScheme,
     Posting,
+    available_expression,
+    effective_limit_expression,
 )
-from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
+from ledger.money import money
+from ledger.selectors import organizations_openable_by, organizations_search
+from ledger.services.limits import require_postpaid_limit
+from ratecards.selectors import rate_card_current
 
 from .base import ServiceSavingAdmin
-from .money import MONEY_FIELD, is_low, low_credit_threshold, money, threshold_expression
 
 LATEST_ENTRIES = 20
 
-try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
-    from alerts.models import AlertSettings
-except ImportError:  # pragma: no cover
-    AlertSettings = None
-
 
 def scoped_organizations(user):
-    """Orgs whose pages a user may open: all for staff/finance, else only the orgs they administer."""
-    queryset = organizations_for(user)
-    if not sees_all_organizations(user):
-        queryset = queryset.filter(admins=user)
-    return queryset
+    """Orgs whose pages a user may open (ledger.selectors.organizations_openable_by)."""
+    return organizations_openable_by(user)
 
 
 def with_master_balances(queryset):
     """Annotate orgs with their master account's balance, limits, held and available (for lists and sorting)."""
-    master = Account.objects.filter(organization=OuterRef("pk"), is_master=True)
+    master = Account.objects.filter(organization=OuterRef("pk"), is_master=True).annotate(
+        effective_limit=effective_limit_expression(), available=available_expression())
 
     def field(name):
-        return Subquery(master.values(name)[:1], output_field=MONEY_FIELD)
+        return Subquery(master.values(name)[:1], output_field=MoneyField())
 
     return queryset.annotate(
         m_balance=field("balance"), m_held=field("held"), m_limit=field("credit_limit"),
-        m_temp_limit=field("temporary_credit_limit"),
-        m_temp_expires=Subquery(master.values("temporary_credit_limit_expires_at")[:1]),
-    ).annotate(
-        m_effective_limit=Case(When(m_temp_expires__gt=Now(), then=F("m_temp_limit")), default=F("m_limit"),
-                               output_field=MONEY_FIELD),
-    ).annotate(m_available=F("m_balance") + F("m_effective_limit") - F("m_held"),
-               low_threshold=threshold_expression())
+        m_effective_limit=field("effective_limit"), m_available=field("available"),
+        low_threshold=threshold_expression())
 
 
 class BalanceStatusFilter(admin.SimpleListFilter):
@@ -131,13 +124,16 @@ class OrganizationForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.instance._state.adding:
-            if data.get("payment_scheme") == PaymentScheme.POSTPAID and not (data.get("credit_limit") or ZERO) > 0:
-                self.add_error("credit_limit", "A postpaid organization needs a credit limit above zero.")
-        elif data.get("payment_scheme") == PaymentScheme.POSTPAID and "payment_scheme" in self.changed_data:
-            if self.instance.master_account.credit_limit <= 0:
-                self.add_error("payment_scheme", "Set a credit limit on the master account before switching "
-                                                 "to postpaid.")
+        try:  # the services check it again when saving; here it becomes a form error before anything is saved
+            if self.instance._state.adding:
+                require_postpaid_limit(data.get("payment_scheme"), data.get("credit_limit") or ZERO,
+                                       field="credit_limit")
+            elif "payment_scheme" in self.changed_data:
+                require_postpaid_limit(data.get("payment_scheme"), self.instance.master_account.credit_limit,
+                                       field="payment_scheme")
+        except LedgerError as exc:
+            for field, messages in exc.errors.items():
+                self.add_error(field, messages)
         return data
 
 
@@ -397,33 +393,25 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             if url:
                 links.append({"slug": "rate-card", "title": "Rate card and history", "url": url})
         url = None
-        if AlertSettings is not None:
-            settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
-            if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
-                url = _admin_url("admin:alerts_alertsettings_change", settings_id)
-            elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
-                url = _admin_url("admin:alerts_alertsettings_add")
-                url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
+        settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
+        if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
+            url = _admin_url("admin:alerts_alertsettings_change", settings_id)
+        elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
+            url = _admin_url("admin:alerts_alertsettings_add")
+            url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
         if url:
             links.append({"slug": "alert-settings", "title": "Alert settings", "url": url})
         return links
 
-    def rate_card_context(self, org: Organization, at) -> dict | None:
-        """The rate card version in force (from ratecards.selectors when that app provides it)."""
-        try:
-            from ratecards.selectors import rate_card_current  # type: ignore[attr-defined]
-        except ImportError:
-            return None
-        try:
-            version = rate_card_current(org, at=at)
-        except TypeError:
-            version = rate_card_current(org)
+    def rate_card_context(self, org: Organization, at) -> dict:
+        """The rate card version in force and its first rates."""
+        version = rate_card_current(org, at=at)
         if version is None:
             return {"version": None}
-        rates = list(version.rates.all()[:30]) if hasattr(version, "rates") else []
+        rates = list(version.rates.all()[:30])
         return {"version": version, "rates": [{"rate": rate, "price": money(rate.unit_price, org.currency)}
                                               for rate in rates],
-                "more": hasattr(version, "rates") and version.rates.count() > len(rates)}
+                "more": version.rates.count() > len(rates)}
 
     # --- history: scoped, never reverted (reverts would bypass the services) ----------------
 

@@ -1,27 +1,25 @@
 """Serializer fields of the API: amounts as decimal strings only, ISO countries, E.164 numbers."""
 
-import re
 from decimal import Decimal
 
 import phonenumbers
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ledger.models import QUANTUM
+from ledger.errors import LedgerError
+from ledger.money import QUANTUM, to_amount, to_quantity
+from ratecards.countries import is_country
 
-AMOUNT_RE = re.compile(r"^-?\d{1,14}(\.\d{1,6})?$")
+
+def _messages(error: LedgerError) -> list[str]:
+    return [message for messages in error.errors.values() for message in messages] or [error.detail]
 
 
 @extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "12.5"})
 class AmountField(serializers.Field):
     """A decimal string with at most 6 decimal places; JSON numbers are refused (no float ever)."""
 
-    default_error_messages = {
-        "not_string": 'Amounts must be decimal strings such as "12.5", not JSON numbers.',
-        "invalid": 'Enter a decimal amount such as "12.5" (at most 6 decimal places, 14 digits before the point).',
-        "not_positive": "The amount must be greater than zero.",
-        "negative": "The amount must not be negative.",
-    }
+    default_error_messages = {"not_string": 'Amounts must be decimal strings such as "12.5", not JSON numbers.'}
 
     def __init__(self, *, allow_zero: bool = False, allow_negative: bool = False, **kwargs):
         self.allow_zero = allow_zero
@@ -29,21 +27,34 @@ class AmountField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Decimal:
+        """The one amount parser (ledger.money.to_amount): ASCII digits only, nothing around them."""
         if not isinstance(data, str):
             self.fail("not_string")
-        text = data.strip()
-        if not AMOUNT_RE.match(text):
-            self.fail("invalid")
-        value = Decimal(text)
-        if not self.allow_negative:
-            if value < 0:
-                self.fail("negative" if self.allow_zero else "not_positive")
-            if value == 0 and not self.allow_zero:
-                self.fail("not_positive")
-        return value.quantize(QUANTUM)
+        try:
+            return to_amount(data, positive=not self.allow_negative, allow_zero=self.allow_zero)
+        except LedgerError as error:
+            raise serializers.ValidationError(_messages(error))
 
     def to_representation(self, value) -> str:
         return format(Decimal(value).quantize(QUANTUM), "f")
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "example": 3})
+class QuantityField(serializers.Field):
+    """A whole number of at least 1, as a JSON integer (not "3", not 3.0): ledger.money.to_quantity."""
+
+    def __init__(self, *, maximum: int | None = None, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        try:
+            return to_quantity(data, maximum=self.maximum)
+        except LedgerError as error:
+            raise serializers.ValidationError(_messages(error))
+
+    def to_representation(self, value) -> int:
+        return value
 
 
 def render_amount(value) -> str | None:
@@ -60,8 +71,6 @@ class CountryField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        from ratecards.countries import is_country
-
         value = super().to_internal_value(data).upper()
         if not is_country(value):
             raise serializers.ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")

@@ -9,7 +9,7 @@ import uuid
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q
-from django.http import StreamingHttpResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -315,7 +315,7 @@ class LedgerView(ApiView):
     def entries(account: Account, filters: dict):
         """Postings of the account (for a shared subaccount: the master's postings attributed to it)."""
         if account.balance_mode == "shared":
-            postings = Posting.objects.filter(account=s.funding_of(account), transaction__subaccount=account)
+            postings = Posting.objects.filter(account=account.funding_account(), transaction__subaccount=account)
         else:
             postings = Posting.objects.filter(account=account)
         postings = postings.select_related("transaction", "transaction__actor_user")
@@ -505,6 +505,4 @@ class HoldReleaseView(ApiView):
 
 def not_found(request, *args, **kwargs):
     """Unknown paths under /api/v1/ answer the JSON 404 of the contract, not an HTML page."""
-    from django.http import JsonResponse
-
     return JsonResponse(error_body("not_found", f"No endpoint {request.path}."), status=404)

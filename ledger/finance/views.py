@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ledger.models import Organization
-from ledger.selectors import entry_kind, organizations_for, organizations_search, sees_all_organizations
+from ledger.selectors import entry_kind, organizations_openable_by, organizations_search
 
 from . import reports
 from .csv import ENTRY_HEADER, csv_response, entry_rows, safe_text, stream_rows
@@ -157,9 +157,7 @@ def index(request):
         if owned_accounts(request.user).exists():
             return redirect("finance:my_ledger")
         raise PermissionDenied("You may not view ledgers.")
-    organizations = organizations_for(request.user)
-    if not sees_all_organizations(request.user):
-        organizations = organizations.filter(admins=request.user)
+    organizations = organizations_openable_by(request.user)
     search = request.GET.get("q", "").strip()
     organizations = organizations_search(organizations, search)
     page = Paginator(organizations.order_by("name", "pk"), 50).get_page(request.GET.get("page"))

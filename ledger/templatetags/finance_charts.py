@@ -1,13 +1,10 @@
 """Template tags for the finance pages: the org page's SVG charts and money formatting."""
 
-from decimal import Decimal
-
 from django import template
 
-from ledger.currencies import minor_unit
 from ledger.finance.charts import organization_charts
 from ledger.finance.selectors import ENTRY_KIND_LABELS, can_view_organization_ledger
-from ledger.models import QUANTUM
+from ledger.money import money as format_money
 
 register = template.Library()
 
@@ -22,15 +19,9 @@ def org_charts(context, organization):
 
 
 @register.filter
-def money(amount, currency=""):
-    """An amount in its currency's minor units (6 places kept when finer), thousands separated."""
-    if amount is None or amount == "":
-        return ""
-    amount = Decimal(amount)
-    unit = minor_unit(currency) if currency else QUANTUM
-    if amount == amount.quantize(unit):
-        return f"{amount.quantize(unit):,f}"
-    return f"{amount.quantize(QUANTUM):,f}".rstrip("0")
+def money(amount, currency):
+    """An amount without its symbol (the page shows the currency): ledger.money.money; empty for none."""
+    return "" if amount is None or amount == "" else format_money(amount, currency, symbol=False)
 
 
 @register.filter

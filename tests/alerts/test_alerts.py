@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
 from django.utils import timezone
@@ -26,6 +27,7 @@ from alerts.models import (
 )
 from alerts.selectors import alert_settings_for
 from alerts.services import account_alerts_check, alert_settings_get_or_create
+from alerts.tasks import check_account_alerts, pending_key
 from ledger import services
 from ledger.models import CreditLot
 from tests.factories import SYSTEM, funded_account, make_org, make_subaccount
@@ -132,18 +134,14 @@ def test_a_burst_of_charges_queues_one_check(transactional_db):
 
 
 def test_the_check_clears_the_pending_mark_so_later_changes_queue_again(db):
-    from django.core.cache import cache
-
     account = funded_account("10", currency="USD", timezone_name="UTC")
     with mock.patch("alerts.tasks.check_account_alerts.apply_async") as apply_async:
-        hooks.balances_changed([account.pk, account.pk])
-        hooks.balances_changed([account.pk])
+        hooks.alert_checks_queue([account.pk, account.pk])
+        hooks.alert_checks_queue([account.pk])
         assert apply_async.call_count == 1
-        from alerts.tasks import check_account_alerts
-
         check_account_alerts.run(str(account.pk))
-        assert cache.get(hooks.pending_key(account.pk)) is None
-        hooks.balances_changed([account.pk])
+        assert cache.get(pending_key(account.pk)) is None
+        hooks.alert_checks_queue([account.pk])
         assert apply_async.call_count == 2
 
 

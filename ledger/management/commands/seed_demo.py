@@ -14,6 +14,7 @@ from django.utils import timezone
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.models import Organization
+from ratecards.services import rate_card_version_create
 
 SEED = services.Actor(service="seed_demo")
 
@@ -119,8 +120,4 @@ class Command(BaseCommand):
             f"{count} charges over 31 days."))
 
     def _rate_card(self, organization, rates):
-        try:
-            from ratecards.services import rate_card_version_create
-        except ImportError:  # rate cards not installed yet
-            return
         rate_card_version_create(actor=SEED, organization=organization, rates=rates, note="Demo rate card")

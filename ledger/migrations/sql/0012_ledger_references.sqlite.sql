@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0012 applied, kept as it was. The current definitions are in ledger/sql/.
 -- Ledger guards on SQLite (the zero-setup local database), after 0012 made the ledger's references
 -- database-checked rather than foreign keys (see the PostgreSQL file). SQLite drops a table's
 -- triggers when a migration rebuilds the table, which took the append-only triggers of 0003 with it:

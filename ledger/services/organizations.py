@@ -1,0 +1,84 @@
+"""Organizations and their accounts: create an org with its master account, change its settings, add subaccounts."""
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..errors import InvalidOperation
+from ..locks import lock_account, lock_organization
+from ..models import ZERO, Account, BalanceMode, CreditLimitChange, Organization, PaymentScheme
+from ..money import Actor, to_amount
+from .idempotency import run_idempotent
+from .limits import require_postpaid_limit
+
+
+def _full_clean(organization: Organization, exclude: list[str]) -> None:
+    try:
+        organization.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise InvalidOperation(errors=getattr(exc, "message_dict", {"__all__": exc.messages}))
+
+
+def organization_create(*, actor: Actor, name: str, currency: str, timezone_name: str = "UTC",
+                        payment_scheme: str = PaymentScheme.PREPAID, credit_management_enabled: bool = True,
+                        credit_limit: Decimal | str = ZERO, idempotency_key: str | None = None) -> Organization:
+    """Create an org with its master account (and its credit limit; postpaid requires one)."""
+    credit_limit = to_amount(credit_limit, field="credit_limit", allow_zero=True)
+    if payment_scheme not in PaymentScheme.values:
+        raise InvalidOperation(errors={"payment_scheme": ["Choose prepaid or postpaid."]})
+    require_postpaid_limit(payment_scheme, credit_limit, field="credit_limit")
+    organization = Organization(name=name, currency=currency, timezone=timezone_name, payment_scheme=payment_scheme,
+                                credit_management_enabled=credit_management_enabled)
+    _full_clean(organization, exclude=["wallet_id"])
+
+    def work():
+        organization.save()
+        master = Account.objects.create(organization=organization, name="Master account", is_master=True,
+                                        credit_limit=credit_limit)
+        if credit_limit > 0:
+            CreditLimitChange.objects.create(account=master, amount=credit_limit, previous_limit=ZERO,
+                                             comment="Initial credit limit", **actor.actor_fields())
+        return organization
+
+    return run_idempotent(actor=actor, key=idempotency_key, operation="organization_create",
+                          params={"name": name, "currency": currency, "timezone": timezone_name,
+                                  "payment_scheme": payment_scheme, "credit_limit": credit_limit,
+                                  "credit_management_enabled": credit_management_enabled}, work=work)
+
+
+ORGANIZATION_SETTINGS = {"name", "timezone", "credit_management_enabled", "payment_scheme"}
+
+
+def organization_update(*, actor: Actor, organization: Organization, **changes) -> Organization:
+    """Change name, timezone, payment scheme or the credit-management switch (recorded in history)."""
+    unknown = set(changes) - ORGANIZATION_SETTINGS
+    if unknown:
+        raise InvalidOperation(errors={name: ["This field cannot be changed."] for name in unknown})
+    with transaction.atomic(durable=True):
+        master = lock_account(organization.master_account.pk)
+        org = lock_organization(organization.pk)
+        for name, value in changes.items():
+            setattr(org, name, value)
+        require_postpaid_limit(org.payment_scheme, master.credit_limit, field="payment_scheme")
+        _full_clean(org, exclude=["wallet_id", "admins"])
+        org._history_user = actor.user
+        org.save(update_fields=list(changes))
+        return org
+
+
+def account_create(*, actor: Actor, organization: Organization, name: str, balance_mode: str = BalanceMode.OWN,
+                   owner=None, idempotency_key: str | None = None) -> Account:
+    """Create a subaccount in `own` or `shared` balance mode, optionally owned by one user."""
+    if balance_mode not in BalanceMode.values:
+        raise InvalidOperation(errors={"balance_mode": ["Choose own or shared."]})
+    if not name or not name.strip():
+        raise InvalidOperation(errors={"name": ["This field may not be blank."]})
+
+    def work():
+        return Account.objects.create(organization=organization, name=name.strip(), balance_mode=balance_mode,
+                                      owner=owner)
+
+    return run_idempotent(actor=actor, key=idempotency_key, operation="account_create",
+                          params={"organization": organization, "name": name, "balance_mode": balance_mode,
+                                  "owner": owner.pk if owner else None}, work=work)
