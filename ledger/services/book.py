@@ -9,7 +9,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ..events import balances_changed, money_moved
+from ..errors import LedgerError
+from ..events import balances_changed, money_moved, money_refused
 from ..models import Account, CreditLot, Posting, SystemAccount, Transaction
 from ..money import Actor
 from . import writer
@@ -73,6 +74,12 @@ def _publish(operation: str, account_ids: list, transactions: list, movements: l
     if (transactions or movements) and money_moved.has_listeners():
         money_moved.send_robust(sender=Transaction, operation=operation,
                                 movements=[*movements, *(Movement.of(txn) for txn in transactions)])
+
+
+def publish_refusal(operation: str, account_id, error: LedgerError) -> None:
+    """money_refused, at once (a refused operation wrote nothing, so there is no commit to wait for)."""
+    if money_refused.has_listeners():
+        money_refused.send_robust(sender=Transaction, operation=operation, account_id=account_id, error=error)
 
 
 @dataclass

@@ -33,7 +33,7 @@ from ..models import (
     TransactionKind,
 )
 from ..money import Actor, charge_amount, to_amount, to_quantity, unit_price_of
-from .book import Book, Entry, stamp
+from .book import Book, Entry, publish_refusal, stamp
 from .charge_function import charge_in_database
 from .idempotency import check_key, request_fingerprint, run_idempotent
 from .lots import Funds
@@ -177,6 +177,15 @@ def charge_create(*, actor: Actor, account: Account, channel: str, quantity: int
                    idempotency_key=idempotency_key, fingerprint=fingerprint, at=at)
 
 
+def _charge(*, actor, account, request: ChargeRequest, kind, idempotency_key, fingerprint, at) -> Transaction:
+    try:
+        return _charge_once(actor=actor, account=account, request=request, kind=kind,
+                            idempotency_key=idempotency_key, fingerprint=fingerprint, at=at)
+    except LedgerError as error:
+        publish_refusal("charge_create", account.pk, error)
+        raise
+
+
 def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | str | None = None, reference: str = "",
                  channel: str = "", idempotency_key: str | None = None, at: datetime | None = None) -> Transaction:
     """Charge a fixed amount against a hold (default: all it has left); any excess is checked like a charge."""
@@ -190,7 +199,8 @@ def hold_capture(*, actor: Actor, hold: Hold, amount: Decimal | str | None = Non
                    idempotency_key=idempotency_key, fingerprint=None, at=at)
 
 
-def _charge(*, actor, account, request: ChargeRequest, kind, idempotency_key, fingerprint, at) -> Transaction:
+def _charge_once(*, actor, account, request: ChargeRequest, kind, idempotency_key, fingerprint,
+                 at) -> Transaction:
     organization = account.organization
     require_credit_management(organization)
     priced = price(organization, request, at or timezone.now())
@@ -271,6 +281,7 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
                                      actor=actor, kind=TransactionKind.CHARGE)
                 results.append(BatchItemResult(transaction=entry.transaction))
             except LedgerError as error:
+                publish_refusal("charge_batch", account.pk, error)
                 if atomic:
                     raise
                 results.append(BatchItemResult(error=error))

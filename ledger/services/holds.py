@@ -10,7 +10,7 @@ from ..errors import HoldNotActive, InvalidOperation
 from ..locks import lock_account, lock_due_holds, lock_hold
 from ..models import Account, Hold, HoldStatus
 from ..money import Actor, to_amount
-from .book import Book, save_account, stamp
+from .book import Book, publish_refusal, save_account, stamp
 from .idempotency import run_idempotent
 from .lots import Funds
 from .rules import hold_refusal, require_credit_management
@@ -36,6 +36,7 @@ def hold_create(*, actor: Actor, account: Account, amount: Decimal | str, expire
         refusal = hold_refusal(amount=amount, available=locked.available(book.at),
                                currency=locked.organization.currency)
         if refusal is not None:
+            publish_refusal("hold_create", account.pk, refusal)
             raise refusal
         locked.held += amount
         hold = Hold.objects.create(account=locked, subaccount=account if account.pk != funding.pk else None,
