@@ -9,6 +9,7 @@ class LedgerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import checks  # noqa: F401 - registers the system checks
         from .services import forget_system_accounts  # models are loaded only once ready() runs
 
         # `flush` (tests, operators) empties the tables and then sends post_migrate.

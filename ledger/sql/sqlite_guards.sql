@@ -1,6 +1,6 @@
 -- The ledger's guards on SQLite (the zero-setup local database), as row triggers: transactions and
 -- postings are append-only; a transaction's account belongs to its organization; a posting's
--- transaction, account and system account exist; rows that
+-- transaction, account (one of the transaction's organization) and system account exist; rows that
 -- ledger rows refer to cannot be deleted. SQLite drops a table's triggers when a migration rebuilds
 -- the table, so migrations that touch ledger tables apply this file again (every statement can run twice).
 DROP TRIGGER IF EXISTS ledger_transaction_no_update;
@@ -25,10 +25,12 @@ BEGIN SELECT RAISE(ABORT, 'ledger transaction refers to a missing account, organ
 DROP TRIGGER IF EXISTS ledger_posting_references;
 CREATE TRIGGER ledger_posting_references BEFORE INSERT ON ledger_posting
 WHEN NOT EXISTS (SELECT 1 FROM ledger_transaction t WHERE t.id = NEW.transaction_id)
-  OR (NEW.account_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_account a WHERE a.id = NEW.account_id))
+  OR (NEW.account_id IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM ledger_account a JOIN ledger_transaction t ON t.id = NEW.transaction_id
+      WHERE a.id = NEW.account_id AND a.organization_id = t.organization_id))
   OR (NEW.system_account_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM ledger_systemaccount s WHERE s.id = NEW.system_account_id))
-BEGIN SELECT RAISE(ABORT, 'ledger posting refers to a missing transaction, account or system account'); END;
+BEGIN SELECT RAISE(ABORT, 'ledger posting refers to a missing transaction, account or system account, or to an account of another organization'); END;
 
 DROP TRIGGER IF EXISTS ledger_organization_referenced;
 CREATE TRIGGER ledger_organization_referenced BEFORE DELETE ON ledger_organization

@@ -1,25 +1,37 @@
--- New postings, checked once per INSERT statement: each touched transaction exists and has two or more
--- postings summing to zero; the accounts and system accounts posted to exist (locked FOR KEY SHARE as
--- a foreign key would). Every writer puts a transaction's postings in one
+-- New postings, checked once per INSERT statement: each touched transaction exists, has two or more
+-- postings summing to zero, and every customer posting is on the transaction's own account or on an
+-- account of the transaction's organization; the accounts and system accounts posted to exist
+-- (locked FOR KEY SHARE as a foreign key would). Every writer puts a transaction's postings in one
 -- statement, so a statement sees whole transactions; a posting added later to an old transaction is
 -- checked with all the others of that transaction.
 CREATE OR REPLACE FUNCTION ledger_check_statement_balanced() RETURNS trigger AS $$
 DECLARE
     bad record;
 BEGIN
-    -- One index lookup per transaction, in LATERAL subqueries and a sub-select: a transition table has
-    -- no statistics, and with a join the planner may hash a whole table for every statement.
-    SELECT n.transaction_id, s.total, s.lines, s.known INTO bad
+    -- One index lookup per transaction, in LATERAL subqueries: a transition table has no statistics,
+    -- and with a join the planner may hash a whole table for every statement. Only a posting on another
+    -- account than the transaction's (the receiving side of a transfer) costs an account lookup.
+    SELECT n.transaction_id, s.total, s.lines, t.id IS NOT NULL AS known, s.foreign_posting INTO bad
         FROM (SELECT DISTINCT transaction_id FROM new_postings) n
+        LEFT JOIN LATERAL (
+            SELECT t.id, t.account_id, t.organization_id FROM ledger_transaction t WHERE t.id = n.transaction_id
+        ) t ON true
         CROSS JOIN LATERAL (
             SELECT SUM(p.amount) AS total, COUNT(*) AS lines,
-                   EXISTS (SELECT FROM ledger_transaction t WHERE t.id = n.transaction_id) AS known
+                   COALESCE(bool_or(p.account_id IS NOT NULL AND p.account_id IS DISTINCT FROM t.account_id
+                                    AND EXISTS (SELECT FROM ledger_account a WHERE a.id = p.account_id
+                                                AND a.organization_id IS DISTINCT FROM t.organization_id)), false)
+                       AS foreign_posting
             FROM ledger_posting p WHERE p.transaction_id = n.transaction_id
         ) s
-        WHERE s.total <> 0 OR s.lines < 2 OR NOT s.known
+        WHERE s.total <> 0 OR s.lines < 2 OR t.id IS NULL OR s.foreign_posting
         LIMIT 1;
     IF FOUND AND NOT bad.known THEN
         RAISE EXCEPTION 'ledger posting refers to transaction %, which does not exist', bad.transaction_id
+            USING ERRCODE = 'foreign_key_violation';
+    ELSIF FOUND AND bad.foreign_posting THEN
+        RAISE EXCEPTION 'ledger transaction % has a posting on an account of another organization',
+            bad.transaction_id
             USING ERRCODE = 'foreign_key_violation';
     ELSIF FOUND THEN
         RAISE EXCEPTION 'ledger transaction % is not balanced: % postings summing to %',
