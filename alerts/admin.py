@@ -10,12 +10,12 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.admin.display import MoneyDisplayMixin, OrgTimezoneMixin, local_time_column
-from ledger.admin.money import money
 from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.models import BalanceMode
+from ledger.money import money
 from ledger.selectors import accounts_for, organizations_for, sees_all_organizations
 
-from . import bounces, services, webhooks
+from . import bounces, hooks, services, webhooks
 from .models import (
     SUBSCRIBABLE_EVENTS,
     AccountThreshold,
@@ -128,7 +128,7 @@ class AlertSettingsAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin, Si
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         # New thresholds apply at once: every funding account of the org is checked again after commit.
-        services.organization_alerts_recheck(organization=obj.organization)
+        hooks.organization_alerts_recheck(organization=obj.organization)
 
 
 class AccountThresholdForm(forms.ModelForm):
@@ -184,12 +184,12 @@ class AccountThresholdAdmin(OrgTimezoneMixin, MoneyDisplayMixin, OrgScopedAdmin,
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        services.organization_alerts_recheck(organization=obj.account.organization)
+        hooks.organization_alerts_recheck(organization=obj.account.organization)
 
     def delete_model(self, request, obj):
         organization = obj.account.organization
         super().delete_model(request, obj)
-        services.organization_alerts_recheck(organization=organization)
+        hooks.organization_alerts_recheck(organization=organization)
 
 
 @admin.register(Notification)

@@ -1,6 +1,7 @@
-"""The scheduled jobs: each runs under a lock (two beats or workers never overlap) on top of the ledger
-services' own idempotency, acts on whatever is due as of an instant by each org's clock, and can be
-re-run after a crash (every step commits on its own and skips what is already done)."""
+"""The scheduled jobs and their runner: each job runs under a lock (two beats or workers never overlap) on top
+of the ledger services' own idempotency, acts on whatever is due as of an instant by each org's clock, and
+can be re-run after a crash (every step commits on its own and skips what is already done). The money
+jobs are the ledger's (ledger/jobs.py); rate card activation and the alert jobs join them here."""
 
 import hashlib
 import logging
@@ -10,18 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from creditsite.resilience import enqueue
-from ledger import services as ledger
-from ledger.console_forms import form_tokens_purge
-from ledger.models import BalanceMode, Organization, PaymentScheme, Posting, Transaction, TransactionKind
+from ledger import jobs as ledger_jobs
+from ledger.jobs import MONEY_JOBS
+from ratecards.services import rate_card_versions_activate
 
 from . import selectors, services
+from .alert_checks import pending_key
+from .emails import send_alert_email
 from .models import DeliveryStatus, Notification, WebhookDelivery
+from .webhooks import deliver_webhook
 
 logger = logging.getLogger(__name__)
 
@@ -103,61 +106,8 @@ def run_due_jobs(at: datetime | None = None, names: list[str] | None = None) -> 
 
 def ratecards_activate(at: datetime) -> int:
     """Mark rate card versions that took effect as current (ratecards.services) and tell their orgs."""
-    try:
-        from ratecards.services import rate_card_versions_activate
-    except ImportError:
-        rate_card_versions_activate = None
-    if rate_card_versions_activate is not None:
-        rate_card_versions_activate(at=at)
+    rate_card_versions_activate(at=at)
     return len(services.ratecard_activation_notices(at=at))
-
-
-def lots_expire(at: datetime) -> int:
-    return ledger.lots_expire(at=at)
-
-
-def holds_expire(at: datetime) -> int:
-    return ledger.holds_expire(at=at)
-
-
-def credit_limits_expire(at: datetime) -> int:
-    return ledger.credit_limits_expire(at=at)
-
-
-def local_month_start(organization: Organization, at: datetime) -> datetime:
-    """The start of the org's current local month (in its timezone) as of `at`."""
-    local = at.astimezone(organization.tz)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def month_close_due(organization: Organization, at: datetime) -> bool:
-    """True if an account of a postpaid org owed usage at its local month start and that month is not invoiced."""
-    if organization.payment_scheme != PaymentScheme.POSTPAID:
-        return False
-    period = ledger.billing_period(organization, at)
-    month_start = local_month_start(organization, at)
-    invoiced = set(Transaction.objects.filter(organization=organization, kind=TransactionKind.INVOICE, period=period)
-                   .values_list("account_id", flat=True))
-    for account_id in organization.accounts.filter(balance_mode=BalanceMode.OWN).values_list("pk", flat=True):
-        if account_id in invoiced:
-            continue
-        last = (Posting.objects.filter(account_id=account_id, created_at__lt=month_start)
-                .order_by("-created_at", "-id").values_list("balance_after", flat=True).first())
-        if last is not None and last < 0:
-            return True
-    return False
-
-
-def postpaid_months_close(at: datetime) -> int:
-    """Close the previous month of every postpaid org whose local month has started and is not yet invoiced."""
-    candidates = (Organization.objects.filter(payment_scheme=PaymentScheme.POSTPAID,
-                                              accounts__balance_mode=BalanceMode.OWN, accounts__balance__lt=0)
-                  .distinct().order_by("pk"))
-    invoices = 0
-    for organization in candidates:
-        if month_close_due(organization, at):
-            invoices += len(ledger.postpaid_month_close(organization=organization, at=at))
-    return invoices
 
 
 def expiry_warnings(at: datetime) -> int:
@@ -172,8 +122,6 @@ def alert_checks_catch_up(at: datetime) -> int:
     (their pending mark is set) are left to it. Alert emails and webhook deliveries never sent are
     queued again. Returns the number of accounts checked plus sends queued.
     """
-    from .hooks import pending_key
-
     ids = [str(pk) for pk in selectors.stale_alert_accounts().order_by("pk").values_list("pk", flat=True)
            [:CATCH_UP_LIMIT]]
     queued = cache.get_many([pending_key(pk) for pk in ids]) if ids else {}
@@ -191,8 +139,6 @@ def _lost_sends_queue(at: datetime) -> int:
 
     Only those older than LOST_SEND_GRACE (a queued one has run by then) and younger than a day.
     """
-    from .tasks import deliver_webhook, send_alert_email
-
     window = {"created_at__lte": at - LOST_SEND_GRACE, "created_at__gte": at - timedelta(days=1)}
     emails = Notification.objects.filter(email_pending=True, **window).values_list("pk", flat=True)
     deliveries = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, attempts=0, **window).values_list(
@@ -202,23 +148,15 @@ def _lost_sends_queue(at: datetime) -> int:
     return sum(enqueue(task, pk) for task, pk in sends)
 
 
-def idempotency_keys_purge(at: datetime) -> int:
-    """Idempotency keys of the API and one-time tokens of the console's forms, past their retention."""
-    older_than = at - settings.IDEMPOTENCY_KEY_RETENTION
-    return ledger.idempotency_keys_purge(older_than=older_than) + form_tokens_purge(older_than=older_than)
-
-
-# Order matters: rate cards first (charges after midnight use the new prices), expiry before the
-# warnings (no warning about a lot that just expired), month close after holds and limits.
+# Order matters: rate cards first (charges after midnight use the new prices), then the money jobs of the
+# ledger (expiry, holds, limits, month close), expiry warnings after expiry (no warning about a lot that
+# just expired), the catch-up of lost alert checks, the purge of idempotency keys last.
 JOBS: dict[str, Callable[[datetime], int]] = {
     "ratecards_activate": ratecards_activate,
-    "lots_expire": lots_expire,
-    "holds_expire": holds_expire,
-    "credit_limits_expire": credit_limits_expire,
-    "postpaid_months_close": postpaid_months_close,
+    **MONEY_JOBS,
     "expiry_warnings": expiry_warnings,
     "alert_checks_catch_up": alert_checks_catch_up,
-    "idempotency_keys_purge": idempotency_keys_purge,
+    "idempotency_keys_purge": ledger_jobs.idempotency_keys_purge,
 }
 # What the 15-minute beat runs; the purge has its own daily schedule.
 DUE_JOBS = [name for name in JOBS if name != "idempotency_keys_purge"]

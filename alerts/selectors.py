@@ -68,6 +68,11 @@ def threshold_expression(account_ref: str = "pk", organization_prefix: str = "or
                     output_field=MoneyField())
 
 
+def is_low(available: Decimal, threshold: Decimal) -> bool:
+    """Low credit: available below the threshold (or nothing left when there is no threshold)."""
+    return available < threshold if threshold > 0 else available <= 0
+
+
 def recipients_for(organization: Organization, settings: AlertSettings | None = None) -> list[str]:
     """Alert email recipients: the configured list, else the org admins' addresses."""
     settings = settings or alert_settings_for(organization)
@@ -124,6 +129,8 @@ def stale_alert_accounts():
 def alert_check_due(account_id) -> bool:
     """Whether a funding account's balance or held moved since its last alert check."""
     return stale_alert_accounts().filter(pk=account_id).exists()
+
+
 # --- live banners ------------------------------------------------------------------------------------
 
 
@@ -152,7 +159,7 @@ def _account_facts(account: Account, at: datetime) -> dict:
 
 def _low_balance(notification: Notification, at: datetime) -> dict | None:
     facts = _account_facts(notification.account, at)
-    return facts if facts["available"] < facts["threshold"] else None
+    return facts if is_low(facts["available"], facts["threshold"]) else None
 
 
 def _negative_balance(notification: Notification, at: datetime) -> dict | None:

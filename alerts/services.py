@@ -12,11 +12,12 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from creditsite.resilience import enqueue
-from ledger.admin.money import money  # the one money formatter of screens, emails and messages
 from ledger.models import Account, BalanceMode, CreditLot, Organization
+from ledger.money import money  # the one money formatter of screens, emails and messages
 from ledger.times import local_time
+from ratecards.models import RateCardVersion, VersionStatus
 
-from .bounces import deliverable
+from .emails import send_alert_email
 from .models import (
     AccountAlertState,
     AlertSettings,
@@ -27,7 +28,7 @@ from .models import (
     WebhookEvent,
     default_threshold,
 )
-from .selectors import alert_settings_for, burn_per_day, recipients_for, threshold_for
+from .selectors import alert_settings_for, burn_per_day, is_low, threshold_for
 from .webhooks import event_publish
 
 logger = logging.getLogger(__name__)
@@ -65,27 +66,8 @@ def notification_create(*, organization: Organization, kind: str, level: str, ti
     if event:
         event_publish(organization=organization, event=event, data={"title": title, "message": message, **data})
     if email:
-        from .tasks import send_alert_email
-
         transaction.on_commit(lambda: enqueue(send_alert_email, notification.pk))
     return notification
-
-
-def notification_email(*, notification_id: int) -> list[str]:
-    """Email a notification to the org's recipients once; returns who received it."""
-    from .emails import alert_email_send
-
-    with transaction.atomic():
-        notification = (Notification.objects.select_for_update(of=("self",))
-                        .select_related("organization", "account").get(pk=notification_id))
-        if notification.emailed_to:
-            return []
-        recipients = deliverable(recipients_for(notification.organization))
-        if recipients:
-            alert_email_send(notification=notification, recipients=recipients)
-        notification.emailed_to, notification.email_pending = recipients, False
-        notification.save(update_fields=["emailed_to", "email_pending"])
-        return recipients
 
 
 def notifications_dismiss(*, notifications, at: datetime | None = None) -> int:
@@ -107,8 +89,8 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
 
     The low-credit threshold is the account's own, else its org's (alerts.selectors.threshold_for).
 
-    Low balance fires when available drops below the threshold and again only after it has
-    recovered to the threshold or above; negative balance and runway likewise. The state row is
+    Low balance fires when available becomes low (`selectors.is_low`) and again only after it has
+    recovered; negative balance and runway likewise. The state row is
     locked, so concurrent checks of one account cannot fire twice.
     """
     at = at or timezone.now()
@@ -126,7 +108,8 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
         threshold = threshold_for(account, settings)
         common = {"organization": organization, "account": account, "settings": settings}
 
-        if available < threshold and not state.low_balance:
+        low = is_low(available, threshold)
+        if low and not state.low_balance:
             state.low_balance = True
             created.append(notification_create(
                 **common, kind=NotificationKind.LOW_BALANCE, level=NotificationLevel.WARNING,
@@ -134,7 +117,7 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
                 message=f"Available credits on {account.name} are {money(available, currency)}, below the alert "
                         f"threshold of {money(threshold, currency)}. Add credits to keep sending.",
                 data=_account_data(account, available, threshold), event=WebhookEvent.BALANCE_LOW))
-        elif available >= threshold and state.low_balance:
+        elif not low and state.low_balance:
             state.low_balance = False
             notifications_dismiss(notifications=Notification.objects.filter(
                 account=account, kind=NotificationKind.LOW_BALANCE), at=at)
@@ -187,14 +170,6 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
     return [notification for notification in created if notification is not None]
 
 
-def organization_alerts_recheck(*, organization: Organization) -> None:
-    """Re-check every funding account of an org (after its thresholds changed), debounced like charges."""
-    from .hooks import balances_changed
-
-    ids = list(organization.accounts.filter(balance_mode=BalanceMode.OWN).values_list("pk", flat=True))
-    transaction.on_commit(lambda: balances_changed(ids))
-
-
 def expiry_warnings_send(*, at: datetime | None = None) -> list[Notification]:
     """Warn each org once per lot about credits expiring within its warning window (one notice per org and run)."""
     at = at or timezone.now()
@@ -241,8 +216,6 @@ def _ratecard_key(pk_ref):
 
 def ratecard_activation_notices(*, at: datetime | None = None) -> list[Notification]:
     """Tell each org once when a later rate card version took effect (the first version is not news)."""
-    from ratecards.models import RateCardVersion, VersionStatus
-
     at = at or timezone.now()
     earlier = RateCardVersion.objects.filter(organization=OuterRef("organization"),
                                              effective_from__lt=OuterRef("effective_from")

@@ -14,12 +14,13 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime
 
+from celery import shared_task
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from creditsite.resilience import enqueue
+from creditsite.resilience import DATABASE_ERRORS, enqueue
 from ledger.models import Organization
 from ops import metrics
 
@@ -59,8 +60,6 @@ def _payload(organization: Organization, event: str, data: dict) -> dict:
 
 
 def _send_after_commit(deliveries: list[WebhookDelivery]) -> None:
-    from .tasks import deliver_webhook
-
     for delivery in deliveries:
         transaction.on_commit(lambda pk=str(delivery.pk): enqueue(deliver_webhook, pk))
 
@@ -140,3 +139,13 @@ def delivery_attempt(delivery_id) -> WebhookDelivery:
         error=error or ("" if ok else f"HTTP {status}"), last_attempt_at=now, delivered_at=now if ok else None)
     delivery.refresh_from_db()
     return delivery
+
+
+@shared_task(name="alerts.tasks.deliver_webhook", bind=True, max_retries=MAX_ATTEMPTS - 1,
+             autoretry_for=DATABASE_ERRORS, retry_backoff=2, retry_backoff_max=120, retry_jitter=True)
+def deliver_webhook(self, delivery_id: str) -> str:
+    """POST one signed webhook delivery; retried with exponential backoff until delivered or out of attempts."""
+    delivery = delivery_attempt(delivery_id)
+    if delivery.status == DeliveryStatus.RETRYING:
+        raise self.retry(countdown=backoff_seconds(delivery.attempts))
+    return delivery.status

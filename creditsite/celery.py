@@ -5,6 +5,7 @@ import os
 
 from celery import Celery
 from celery.signals import after_task_publish, before_task_publish, setup_logging
+from django.conf import settings
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditsite.settings")
@@ -31,6 +32,4 @@ app.steps["worker"].add(TaskLogContext)
 @setup_logging.connect
 def _django_logging(**kwargs) -> None:
     """Workers log through the project's LOGGING (JSON lines in production), not Celery's own format."""
-    from django.conf import settings
-
     logging.config.dictConfig(settings.LOGGING)

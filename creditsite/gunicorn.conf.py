@@ -22,6 +22,6 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
+    from prometheus_client import multiprocess  # the master's hook: prometheus only when a worker exits
 
     multiprocess.mark_process_dead(worker.pid)

@@ -6,6 +6,7 @@ alert checks and webhooks wait for it) or `unavailable` (503: the database is un
 
 import uuid
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -30,8 +31,6 @@ def _broker_ok() -> bool:
     if not settings.REDIS_URL:
         return False
     try:
-        import redis
-
         timeout = settings.REDIS_SOCKET_TIMEOUT
         client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout)
         try:

@@ -14,8 +14,14 @@ import time
 
 import redis
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
+
+# A database restart or failover, as a Celery task sees it: such tasks are retried with backoff (countdowns
+# stay below the broker's visibility timeout, see settings), on a fresh connection (Celery's Django fixup
+# drops the broken one).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 class CircuitBreaker:

@@ -256,6 +256,10 @@ SPECTACULAR_SETTINGS = {
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
 # Idempotency keys are kept at least this long before the purge job removes them.
+# Where a money rule has two implementations, which one runs: "database" (on PostgreSQL: ledger_charge() for
+# single charges, one set-based statement for lot expiry) or "python" (the code path SQLite always takes).
+# Both apply the same rules (tests compare them); "python" exists for those tests and for debugging.
+LEDGER_MONEY_PATH = env.str("LEDGER_MONEY_PATH", default="database")
 IDEMPOTENCY_KEY_RETENTION = timedelta(days=env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=8))
 
 # --- Payments (buying credits): provider keys, routes, the seller on tax invoices (README, "Configuration").

@@ -23,8 +23,8 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 
-from .admin.money import money
 from .models import CreditLimitChange, Hold, Organization, Transaction, TransactionKind
+from .money import money
 from .templatetags.console import category_label, channel_label
 from .times import local_time
 

@@ -5,3 +5,12 @@ from django.dispatch import Signal
 # Sent after the commit of a money operation with `account_ids`: the funding accounts whose balance, held
 # amount or available credit changed. Receivers must be cheap (enqueue work); send_robust keeps them apart.
 balances_changed = Signal()
+
+# Sent after the commit of a money operation with `operation` (the service's name, e.g. "charge_create")
+# and `movements`: a list of Movement, one per transaction written (or one per currency for a set-based
+# expiry, with its count). For metrics: counts and sums by kind, channel and traffic. Cheap receivers only.
+money_moved = Signal()
+
+# Sent when a money operation is refused by a rule (nothing was written), with `operation`, `account_id`
+# and `error` (the LedgerError: its code says why). Sent at once: there is no commit to wait for.
+money_refused = Signal()

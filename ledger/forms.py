@@ -1,4 +1,7 @@
-"""Forms of the staff console's money actions: they validate input, the ledger services act.
+"""Forms of the staff console's money actions: they parse input, the ledger services check the rules and act.
+
+A service's refusal (not enough credits, the same account twice, postpaid without a limit) comes
+back as form errors on the fields it names (`add_ledger_error`); the forms do not repeat the rules.
 
 Each money form carries a hidden one-time token issued by the server when the form is rendered
 (ledger.console_forms): whatever the browser does (Back, reload, a second tab, two clicks), one form
@@ -11,7 +14,8 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from .errors import LedgerError
-from .models import ZERO, Account, BalanceMode, ExpiresIn, Organization, PaymentScheme
+from .models import ZERO, Account, BalanceMode, ExpiresIn, Organization
+from .money import money
 
 MIN_AMOUNT = Decimal("0.000001")
 
@@ -34,8 +38,6 @@ class AccountChoiceField(forms.ModelChoiceField):
     """An account of the org, labelled with its balance."""
 
     def label_from_instance(self, obj: Account) -> str:
-        from .admin.money import money
-
         kind = "master" if obj.is_master else "subaccount"
         return f"{obj.name} ({kind}, balance {money(obj.balance, obj.organization.currency)})"
 
@@ -44,8 +46,6 @@ class CreditLimitAccountField(AccountChoiceField):
     """An account of the org, labelled with its current credit limit (what the form is about to change)."""
 
     def label_from_instance(self, obj: Account) -> str:
-        from .admin.money import money
-
         kind = "master" if obj.is_master else "subaccount"
         text = f"{obj.name} ({kind}, credit limit {money(obj.effective_credit_limit(), obj.organization.currency)}"
         if obj.effective_credit_limit() != obj.credit_limit:
@@ -98,14 +98,6 @@ class RemoveCreditsForm(LedgerActionForm):
     amount = amount_field(help_text="At most the account's positive balance.")
     comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def clean(self):
-        data = super().clean()
-        account, amount = data.get("account"), data.get("amount")
-        if account is not None and amount is not None and amount > max(ZERO, account.balance):
-            self.add_error("amount", f"At most the positive balance ({max(ZERO, account.balance).normalize():f}) "
-                                     "can be removed.")
-        return data
-
 
 class CreditLimitForm(LedgerActionForm):
     account = CreditLimitAccountField(queryset=Account.objects.none(), empty_label=None)
@@ -116,15 +108,6 @@ class CreditLimitForm(LedgerActionForm):
         help_text="Leave empty for a permanent limit; else the permanent limit applies again after N days.")
     comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def clean(self):
-        data = super().clean()
-        account, amount = data.get("account"), data.get("amount")
-        if (account is not None and amount is not None and amount <= 0 and account.is_master
-                and not data.get("temporary_days")
-                and self.organization.payment_scheme == PaymentScheme.POSTPAID):
-            self.add_error("amount", "A postpaid organization needs a credit limit above zero.")
-        return data
-
 
 class TransferForm(LedgerActionForm):
     from_account = AccountChoiceField(queryset=Account.objects.none(), label="From",
@@ -132,16 +115,6 @@ class TransferForm(LedgerActionForm):
     to_account = AccountChoiceField(queryset=Account.objects.none(), label="To")
     amount = amount_field(help_text="At most the sender's positive balance. Moved credits keep their expiry.")
     comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
-
-    def clean(self):
-        data = super().clean()
-        sender, receiver, amount = data.get("from_account"), data.get("to_account"), data.get("amount")
-        if sender is not None and receiver is not None and sender.pk == receiver.pk:
-            self.add_error("to_account", "Choose a different account to transfer to.")
-        elif sender is not None and amount is not None and amount > max(ZERO, sender.balance):
-            self.add_error("amount", f"At most {max(ZERO, sender.balance).normalize():f} can be transferred "
-                                     f"from {sender.name}.")
-        return data
 
 
 class CreditManagementForm(LedgerActionForm):

@@ -13,14 +13,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, ExpressionWrapper, F, Q, When
+from django.db.models.functions import Now
 from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
+from .currencies import CURRENCIES
 from .history import ActorHistory, history_user
-
-ZERO = Decimal("0")
-QUANTUM = Decimal("0.000001")
+from .money import QUANTUM, ZERO  # noqa: F401 - the models' amounts; re-exported for their readers
 
 
 def MoneyField(**kwargs) -> models.DecimalField:  # noqa: N802 - a field factory reads like a field class
@@ -44,8 +44,6 @@ def validate_timezone(value: str) -> None:
 
 
 def validate_currency(value: str) -> None:
-    from .currencies import CURRENCIES
-
     if value not in CURRENCIES:
         raise ValidationError(f"{value!r} is not a supported ISO 4217 currency code.")
 
@@ -198,8 +196,30 @@ class Account(models.Model):
         return None
 
     def available(self, at=None) -> Decimal:
-        """available = balance + effective credit limit - held (CEQUENS' definition)."""
+        """available = balance + effective credit limit - held (CEQUENS' definition; `available_expression` in SQL)."""
         return self.balance + self.effective_credit_limit(at) - self.held
+
+    def funding_account(self) -> "Account":
+        """The account whose funds this one uses: itself, or the master for a shared subaccount (cached)."""
+        if self.balance_mode != BalanceMode.SHARED:
+            return self
+        if getattr(self, "_funding", None) is None:
+            self._funding = Account.objects.select_related("organization").get(
+                organization_id=self.organization_id, is_master=True)
+        return self._funding
+
+
+def effective_limit_expression(prefix: str = "", at=None):
+    """`Account.effective_credit_limit(at)` as an expression over the account fields under `prefix`."""
+    return Case(When(**{f"{prefix}temporary_credit_limit_expires_at__gt": at if at is not None else Now()},
+                     then=F(f"{prefix}temporary_credit_limit")),
+                default=F(f"{prefix}credit_limit"), output_field=MoneyField())
+
+
+def available_expression(prefix: str = "", at=None):
+    """`Account.available(at)` as an expression: balance + effective credit limit - held."""
+    return ExpressionWrapper(F(f"{prefix}balance") + effective_limit_expression(prefix, at) - F(f"{prefix}held"),
+                             output_field=MoneyField())
 
 
 class SystemAccount(models.Model):

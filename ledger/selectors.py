@@ -37,6 +37,18 @@ def organizations_for(user) -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=_own_organization_ids(user))
 
 
+def organizations_openable_by(user) -> QuerySet[Organization]:
+    """Orgs whose pages (dashboard, finance ledger) a user may open: all for staff and finance, else those they administer.
+
+    Subaccount users see their org in lists (`organizations_for`) but open only their own accounts.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    if sees_all_organizations(user):
+        return Organization.objects.all()
+    return Organization.objects.filter(admins=user)
+
+
 def _own_organization_ids(user) -> set:
     ids = set(user.administered_organizations.values_list("pk", flat=True))
     ids |= set(Account.objects.filter(owner=user).values_list("organization_id", flat=True))

@@ -2,6 +2,8 @@
 
 from django.apps import AppConfig
 
+from ledger.events import balances_changed
+
 
 class PaymentsConfig(AppConfig):
     name = "payments"
@@ -9,9 +11,7 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from ledger.events import balances_changed
-
         from . import checks  # noqa: F401 - registers the system checks
-        from .auto_recharge import on_balances_changed
+        from .auto_recharge import on_balances_changed  # models are loaded only once ready() runs
 
         balances_changed.connect(on_balances_changed, dispatch_uid="payments.auto_recharge")

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from ledger.finance.csv import csv_response, stream_rows
 from ledger.finance.filters import local_midnight
 from ledger.finance.forms import ReportRangeForm
-from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
+from ledger.selectors import organizations_openable_by, organizations_search
 
 from . import reports
 
@@ -22,9 +22,7 @@ TABLES = ("payments", "tax", "open", "reconciliation")
 
 
 def _organizations(request):
-    organizations = organizations_for(request.user)
-    if not sees_all_organizations(request.user):
-        organizations = organizations.filter(admins=request.user)
+    organizations = organizations_openable_by(request.user)
     query = request.GET.get("q", "").strip()
     return organizations_search(organizations, query) if query else organizations
 

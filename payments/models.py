@@ -2,7 +2,7 @@
 limits and tax rules, invoice number series and auto-recharge settings.
 
 Rows here change only through `payments.services`; the money of a settled top-up moves through
-`ledger.purchases`. CHECK and unique constraints back the state machine: a paid top-up has exactly
+`ledger.services.purchases`. CHECK and unique constraints back the state machine: a paid top-up has exactly
 one purchase transaction and one invoice number, unique per seller.
 """
 

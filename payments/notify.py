@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from alerts.models import Notification, NotificationKind, NotificationLevel
 from alerts.selectors import recipients_for
 from alerts.services import notification_create
-from ledger.admin.money import money
+from ledger.money import money
 
 from .invoices import invoice_pdf, receipt_filename
 from .models import Payment, TopUp, TopUpStatus

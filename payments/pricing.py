@@ -4,10 +4,10 @@ currency's minor unit once per invoice (each tax line on the invoice's net amoun
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from ledger.admin.money import money
 from ledger.currencies import minor_unit
 from ledger.errors import InvalidOperation
 from ledger.models import ZERO
+from ledger.money import money
 from ledger.services import to_amount
 
 from .conf import seller

@@ -7,7 +7,7 @@
 
 Every transition runs on the locked top-up row in one transaction; provider events are stored once per
 event id, and payments once per provider payment id, so duplicates and late or out-of-order events
-change nothing more. The money moves through `ledger.purchases`.
+change nothing more. The money moves through `ledger.services.purchases`.
 """
 
 import logging
@@ -24,8 +24,9 @@ from stdnum.in_ import gstin
 
 from ledger.errors import IdempotencyConflict, InvalidOperation
 from ledger.models import Account, BalanceMode, IdempotencyRecord, Transaction
-from ledger.purchases import invoice_payment_record, purchase_settle
-from ledger.services import Actor, _check_key, _claim_key, request_fingerprint, to_amount
+from ledger.money import Actor, to_amount
+from ledger.services import invoice_payment_record, purchase_settle
+from ledger.services.idempotency import check_key, claim_key, request_fingerprint
 from ratecards.countries import is_country
 
 from . import providers, tasks
@@ -142,7 +143,7 @@ def top_up_create(*, actor: Actor, account: Account, amount: Decimal | str, bill
     chosen = provider_choose(currency, details["country"], provider)
     at = at or timezone.now()
     if idempotency_key:
-        _check_key(idempotency_key)
+        check_key(idempotency_key)
     if fingerprint is None:
         fingerprint = request_fingerprint(CREATE_OPERATION, {"account": account, "amount": priced.amount,
                                                              "billing": details, "provider": chosen.name})
@@ -168,7 +169,7 @@ def top_up_create(*, actor: Actor, account: Account, amount: Decimal | str, bill
     with transaction.atomic(durable=True):
         if not idempotency_key:
             return work()
-        record_id = _claim_key(actor.caller, idempotency_key, CREATE_OPERATION, fingerprint)
+        record_id = claim_key(actor.caller, idempotency_key, CREATE_OPERATION, fingerprint)
         if record_id is None:
             return _replay_top_up(actor.caller, idempotency_key, fingerprint)
         top_up = work()

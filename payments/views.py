@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from ledger.admin.money import money
+from ledger.money import money
 
 from . import services, tasks
 from .errors import InvalidSignature

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.forms import formset_factory
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -21,12 +22,12 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.admin.display import OrgTimezoneMixin, local_time_column
-from ledger.admin.money import rate as unit_rate
 from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.errors import LedgerError
 from ledger.models import Organization
+from ledger.money import Actor
+from ledger.money import rate as unit_rate
 from ledger.selectors import organizations_for
-from ledger.services import Actor
 from ledger.times import local_time
 
 from . import selectors, services
@@ -193,8 +194,6 @@ class RateCardVersionAdmin(OrgTimezoneMixin, ScopedChoicesAdmin, SimpleHistoryAd
                       if item["id"] == version.pk), None)
         if entry is None:
             return "-"
-        from django.template.loader import render_to_string
-
         return render_to_string("admin/ratecards/_changes.html", {"changes": entry["changes"],
                                                                   "currency": version.organization.currency})
 

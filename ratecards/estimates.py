@@ -11,14 +11,15 @@ from decimal import Decimal
 from django.utils import timezone
 
 from ledger.errors import InvalidOperation, NoRate
-from ledger.models import ZERO, Account, BalanceMode
-from ledger.services import charge_amount
+from ledger.models import ZERO, Account
+from ledger.money import charge_amount
 
 from .models import PRICED_BY_COUNTRY, Rate, RateCardVersion
 from .pricing import (
     clean_category,
     clean_channel,
     clean_country,
+    has_version_in_force,
     no_version_error,
     pick_rate,
     version_in_force_subquery,
@@ -94,16 +95,12 @@ def estimate(*, account: Account, channel: str, category: str | None = None, aud
         lines.append(EstimateLine(country=country, quantity=quantity, unit_price=rate.unit_price,
                                   amount=charge_amount(rate.unit_price, quantity)))
     if missing:
-        if not rates and not RateCardVersion.objects.filter(organization=organization, effective_from__lte=at).exclude(
-                status="cancelled").exists():
+        if not rates and not has_version_in_force(organization, at):
             raise no_version_error(organization, at)
         kind = f" ({category})" if category else ""
         raise NoRate(f"The rate card has no {channel}{kind} price for {', '.join(missing)} and no default.",
                      errors={"audience": [f"No price for {', '.join(missing)}."]})
-    funding = account
-    if account.balance_mode == BalanceMode.SHARED:
-        funding = Account.objects.get(organization_id=account.organization_id, is_master=True)
-    available = funding.available(at)
+    available = account.funding_account().available(at)
     total = sum((line.amount for line in lines), ZERO)
     return Estimate(currency=organization.currency, total=total, lines=lines, available=available,
                     sufficient=total <= available, shortfall=max(ZERO, total - available), rate_card_version=version)

@@ -55,6 +55,16 @@ class VersionStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class RateCardVersionQuerySet(models.QuerySet):
+    def in_force(self, at) -> "RateCardVersionQuerySet":
+        """The rule "in force at `at`": not cancelled and started (`effective_from <= at`), the one in force first.
+
+        The first row per org is its version in force at `at`; the rest are the versions it replaced.
+        """
+        return (self.filter(effective_from__lte=at).exclude(status=VersionStatus.CANCELLED)
+                .order_by("-effective_from", "-number"))
+
+
 class RateCardVersion(models.Model):
     """One version of an org's rate card."""
 
@@ -68,6 +78,8 @@ class RateCardVersion(models.Model):
     created_by_service = models.CharField(max_length=100, blank=True)
     note = models.TextField(blank=True)
     history = HistoricalRecords(bases=[ActorHistory], get_user=history_user)
+
+    objects = RateCardVersionQuerySet.as_manager()
 
     class Meta:
         ordering = ["organization", "-effective_from", "-number"]

@@ -1,24 +1,28 @@
 """Pricing: the unit price of a send from the rate card version in force at an instant.
 
 `price_for` runs on the charge hot path (before any lock is taken) and reads the database once:
-the version in force is a subquery of the same statement that fetches the candidate rates.
+the version in force (RateCardVersion.objects.in_force) is a subquery of the same statement that
+fetches the candidate rates, compiled to SQL once per process. The ledger calls it through
+ledger.pricing (registered in RatecardsConfig.ready).
 Fallback order: (country, category) -> (country, any) -> (default, category) -> (default, any).
 """
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 
 import phonenumbers
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
 from ledger.errors import InvalidOperation, NoRate
 from ledger.models import Organization
 
 from .countries import is_country
-from .models import CHANNEL_CATEGORIES, PRICED_BY_COUNTRY, Channel, Rate, RateCardVersion, VersionStatus
+from .models import CHANNEL_CATEGORIES, PRICED_BY_COUNTRY, Channel, Rate, RateCardVersion
 
 
 @dataclass(frozen=True)
@@ -33,18 +37,12 @@ class Price:
 
 
 def version_in_force_subquery(organization_ref, at: datetime) -> Subquery:
-    """A subquery of the id of the version in force at `at`: the newest non-cancelled with effective_from <= at."""
-    return Subquery(
-        RateCardVersion.objects.filter(organization=organization_ref, effective_from__lte=at)
-        .exclude(status=VersionStatus.CANCELLED)
-        .order_by("-effective_from", "-number")
-        .values("pk")[:1]
-    )
+    """A subquery of the id of the org's version in force at `at` (RateCardVersion.objects.in_force)."""
+    return Subquery(RateCardVersion.objects.filter(organization=organization_ref).in_force(at).values("pk")[:1])
 
 
-def versions_in_force(at: datetime) -> QuerySet[RateCardVersion]:
-    """Every org's version in force at `at` (one per org that has one)."""
-    return RateCardVersion.objects.filter(pk=version_in_force_subquery(OuterRef("organization"), at))
+def has_version_in_force(organization: Organization, at: datetime) -> bool:
+    return RateCardVersion.objects.filter(organization=organization).in_force(at).exists()
 
 
 def country_for_recipient(recipient: str) -> str:
@@ -115,39 +113,64 @@ def no_version_error(organization: Organization, at: datetime) -> NoRate:
     return NoRate(f"{organization.name} has no rate card in force at {at.isoformat()}.")
 
 
-_RATE_FIELDS = ("id", "version_id", "channel", "country", "category", "unit_price")
-_VERSION_FIELDS = ("id", "organization_id", "number", "effective_from", "status", "created_at", "created_by_id",
-                   "created_by_service", "note")
-# The hot-path query as plain SQL (the statement the ORM builds from `version_in_force_subquery`, without
-# compiling it on every charge): the rates of the version in force that match, with their version's columns.
-_CANDIDATES_SQL = """
-SELECT r.id, r.version_id, r.channel, r.country, r.category, r.unit_price,
-       v.id, v.organization_id, v.number, v.effective_from, v.status, v.created_at, v.created_by_id,
-       v.created_by_service, v.note
-FROM ratecards_rate r JOIN ratecards_ratecardversion v ON v.id = r.version_id
-WHERE r.version_id = (
-    SELECT u.id FROM ratecards_ratecardversion u
-    WHERE u.organization_id = %s AND u.effective_from <= %s AND u.status <> 'cancelled'
-    ORDER BY u.effective_from DESC, u.number DESC LIMIT 1)
-  AND r.channel = %s AND r.country IN (%s, '') AND r.category IN (%s, '')
-"""
+def candidate_rates_queryset(organization_id, at: datetime, channel: str, country: str,
+                             category: str) -> QuerySet[Rate]:
+    """The rates of the version in force at `at` that can price (channel, country, category), with their version."""
+    return (Rate.objects.filter(version=version_in_force_subquery(organization_id, at), channel=channel)
+            .filter(Q(country=country) | Q(country=""), Q(category=category) | Q(category=""))
+            .select_related("version"))
+
+
+@dataclass(frozen=True)
+class _CompiledQuery:
+    """A queryset compiled once to SQL, with where each argument goes among its parameters."""
+
+    sql: str
+    params: list
+    slots: dict[int, str]  # parameter index -> argument name
+    rate_fields: list[str]
+    version_fields: list[str]
+
+
+_SENTINELS = {"organization_id": uuid.UUID(int=0xC0FFEE), "at": datetime(2999, 12, 31, 23, 59, 59, 999999, UTC),
+              "channel": "@channel@", "country": "@country@", "category": "@category@"}
+
+
+@cache
+def _compiled_candidates() -> _CompiledQuery:
+    """candidate_rates_queryset compiled once (the ORM would compile it again on every charge)."""
+    compiler = candidate_rates_queryset(**_SENTINELS).query.get_compiler(connection=connection)
+    sql, params = compiler.as_sql()
+    by_value = {str(value): name for name, value in _SENTINELS.items()}
+    slots = {index: by_value[str(value)] for index, value in enumerate(params) if str(value) in by_value}
+    if sorted(slots.values()) != sorted(_SENTINELS):  # pragma: no cover - a change of the queryset's shape
+        raise RuntimeError("candidate_rates_queryset did not compile to one parameter per argument")
+    info = compiler.klass_info
+    version_info = info["related_klass_infos"][0]
+    names = [expression.target.attname for expression, _, _ in compiler.select]
+    return _CompiledQuery(sql=sql, params=list(params), slots=slots,
+                          rate_fields=[names[i] for i in info["select_fields"]],
+                          version_fields=[names[i] for i in version_info["select_fields"]])
 
 
 def _candidate_rates(organization_id, at: datetime, channel: str, country: str, category: str) -> list[Rate]:
-    """The rates of the version in force that can price (channel, country, category), in one query."""
+    """The candidate rates in one query, from SQL the ORM compiled once (PostgreSQL; other databases use the ORM)."""
     if connection.vendor != "postgresql":  # the embedded SQLite default: let the ORM convert its values
-        return list(Rate.objects.filter(version=version_in_force_subquery(organization_id, at), channel=channel,
-                                        country__in={country, ""}, category__in={category, ""})
-                    .select_related("version"))
+        return list(candidate_rates_queryset(organization_id, at, channel, country, category))
+    query = _compiled_candidates()
+    arguments = {"organization_id": organization_id, "at": at, "channel": channel, "country": country,
+                 "category": category}
+    params = [arguments[query.slots[index]] if index in query.slots else value
+              for index, value in enumerate(query.params)]
     with connection.cursor() as cursor:
-        cursor.execute(_CANDIDATES_SQL, [organization_id, at, channel, country, category])
+        cursor.execute(query.sql, params)
         rows = cursor.fetchall()
     rates, version = [], None
-    split = len(_RATE_FIELDS)
+    rate_count = len(query.rate_fields)
     for row in rows:
         if version is None:
-            version = RateCardVersion.from_db(connection.alias, _VERSION_FIELDS, row[split:])
-        rate = Rate.from_db(connection.alias, _RATE_FIELDS, row[:split])
+            version = RateCardVersion.from_db(connection.alias, query.version_fields, row[rate_count:])
+        rate = Rate.from_db(connection.alias, query.rate_fields, row[:rate_count])
         rate.version = version
         rates.append(rate)
     return rates
@@ -165,8 +188,7 @@ def price_for(*, organization: Organization, channel: str, country: str | None =
              for rate in _candidate_rates(organization.pk, at, channel, lookup_country, category)}
     rate = pick_rate(rates, lookup_country, category)
     if rate is None:
-        if not RateCardVersion.objects.filter(organization=organization, effective_from__lte=at).exclude(
-                status=VersionStatus.CANCELLED).exists():
+        if not has_version_in_force(organization, at):
             raise no_version_error(organization, at)
         where = f" to {country}" if lookup_country else ""
         kind = f" ({category})" if category else ""

@@ -18,10 +18,7 @@ def _with_rates(queryset):
 def rate_card_current(organization: Organization, at: datetime | None = None) -> RateCardVersion | None:
     """The version in force at `at` (now by default), with its rates prefetched, or None."""
     at = at or timezone.now()
-    return _with_rates(
-        RateCardVersion.objects.filter(organization=organization, effective_from__lte=at)
-        .exclude(status=VersionStatus.CANCELLED).order_by("-effective_from", "-number")
-    ).first()
+    return _with_rates(RateCardVersion.objects.filter(organization=organization).in_force(at)).first()
 
 
 def rate_card_pending(organization: Organization, at: datetime | None = None) -> list[RateCardVersion]:

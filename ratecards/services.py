@@ -11,16 +11,18 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from simple_history.utils import bulk_create_with_history
 
 from ledger.errors import InvalidOperation, LedgerError
 from ledger.history import history_actor
+from ledger.locks import lock_objects, lock_organization
 from ledger.models import ZERO, Organization
-from ledger.services import SYSTEM, Actor, to_amount
+from ledger.money import SYSTEM, Actor, to_amount
 from ledger.times import local_time
 
 from .models import Channel, Rate, RateCardVersion, VersionStatus
-from .pricing import clean_category, clean_channel, clean_country
+from .pricing import clean_category, clean_channel, clean_country, has_version_in_force
 
 MAX_RATES = 5000
 
@@ -37,8 +39,6 @@ def local_midnight(organization: Organization, day: date) -> datetime:
 
 def _aware(organization: Organization, value) -> datetime:
     if isinstance(value, str):
-        from django.utils.dateparse import parse_date, parse_datetime
-
         parsed = parse_datetime(value) or parse_date(value)
         if parsed is None:
             raise InvalidOperation(errors={"effective_from": ["Enter a valid date or ISO 8601 date-time."]})
@@ -115,12 +115,7 @@ def _messages(error: LedgerError) -> list[str]:
 def _lock_organization(organization: Organization) -> Organization:
     # FOR NO KEY UPDATE: serializes rate card edits of one org without blocking charges (their inserts
     # take FOR KEY SHARE on the org row).
-    return Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
-
-
-def _in_force_exists(organization: Organization, at: datetime) -> bool:
-    return RateCardVersion.objects.filter(organization=organization, effective_from__lte=at).exclude(
-        status=VersionStatus.CANCELLED).exists()
+    return lock_organization(organization.pk, no_key=True)
 
 
 def _save_status(version: RateCardVersion, status: str, actor: Actor | None, reason: str) -> None:
@@ -139,8 +134,8 @@ def rate_card_version_create(*, actor: Actor, organization: Organization, rates:
     with transaction.atomic(durable=True):
         organization = _lock_organization(organization)
         _activate_org(organization, at, actor=actor)
-        versions = list(RateCardVersion.objects.filter(organization=organization).select_for_update())
-        if _in_force_exists(organization, at):
+        versions = lock_objects(RateCardVersion.objects.filter(organization=organization))
+        if has_version_in_force(organization, at):
             earliest = next_local_midnight(organization, at)
             if requested is not None and requested < earliest:
                 raise InvalidOperation(errors={"effective_from": [
@@ -177,7 +172,7 @@ def rate_card_version_cancel(*, actor: Actor, version: RateCardVersion, at: date
     at = at or timezone.now()
     with transaction.atomic(durable=True):
         _lock_organization(version.organization)
-        version = RateCardVersion.objects.select_for_update().get(pk=version.pk)
+        version = lock_objects(RateCardVersion.objects.filter(pk=version.pk))[0]
         if version.status != VersionStatus.PENDING or version.effective_from <= at:
             raise InvalidOperation(f"Rate card v{version.number} has already started or is not pending; "
                                    "only a pending version can be cancelled.",
@@ -188,11 +183,9 @@ def rate_card_version_cancel(*, actor: Actor, version: RateCardVersion, at: date
 
 def _activate_org(organization: Organization, at: datetime, actor: Actor | None = None) -> list[RateCardVersion]:
     """Mark the version in force at `at` current and earlier ones superseded (org already locked)."""
-    started = list(
-        RateCardVersion.objects.filter(organization=organization, effective_from__lte=at,
-                                       status__in=[VersionStatus.PENDING, VersionStatus.CURRENT])
-        .select_for_update().order_by("-effective_from", "-number")
-    )
+    started = lock_objects(RateCardVersion.objects.filter(organization=organization, effective_from__lte=at,
+                                                          status__in=[VersionStatus.PENDING, VersionStatus.CURRENT]))
+    started.sort(key=lambda version: (version.effective_from, version.number), reverse=True)
     if not started:
         return []
     in_force, older = started[0], started[1:]
@@ -215,6 +208,6 @@ def rate_card_versions_activate(*, at: datetime | None = None,
     activated: list[RateCardVersion] = []
     for organization_id in sorted(set(due.values_list("organization_id", flat=True)), key=str):
         with transaction.atomic(durable=True):
-            organization = Organization.objects.select_for_update(no_key=True).get(pk=organization_id)
+            organization = lock_organization(organization_id, no_key=True)
             activated += _activate_org(organization, at)
     return activated

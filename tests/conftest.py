@@ -20,6 +20,19 @@ def postgres_only():
         pytest.skip("needs PostgreSQL")
 
 
+MONEY_PATHS = ["database", "python"]
+
+
+@pytest.fixture(params=MONEY_PATHS)
+def money_path(request, settings):
+    """Run the test once per implementation of the money rules: the database path (ledger_charge(), the
+    set-based expiry), then the Python path. On SQLite only the Python path exists."""
+    if request.param == "database" and connection.vendor != "postgresql":
+        pytest.skip("the database path is PostgreSQL's")
+    settings.LEDGER_MONEY_PATH = request.param
+    return request.param
+
+
 @pytest.fixture
 def staff_actor(django_user_model):
     from ledger.services import Actor

@@ -28,11 +28,11 @@ from ledger.models import (
     SystemAccount,
     Transaction,
 )
+from ledger.money import money
 from ledger.selectors import accounts_for, sees_all_organizations
 
 from .base import ServiceSavingAdmin
 from .display import MoneyDisplayMixin, OrgTimezoneMixin, local_time_column
-from .money import money
 from .organization import wallet_link
 from .scoping import ScopedChoicesAdmin
 

@@ -7,24 +7,16 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from alerts.models import AlertSettings
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.models import ZERO, BalanceMode, CreditLot, Hold, HoldStatus, Organization, Posting
+from ledger.money import money, rate
 from ledger.times import local_time
+from ratecards.selectors import rate_card_current, rate_card_pending
 
-from .money import money, rate
 from .status import BalanceStatus, account_threshold
 
 LATEST_ENTRIES = 20
-
-try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
-    from alerts.models import AlertSettings
-except ImportError:  # pragma: no cover
-    AlertSettings = None
-
-try:  # the rate cards app says which version is in force and which comes next
-    from ratecards.selectors import rate_card_current, rate_card_pending
-except ImportError:  # pragma: no cover
-    rate_card_current = rate_card_pending = None
 
 
 def admin_url(name: str, *args) -> str | None:
@@ -112,22 +104,19 @@ def organization_links(request, org: Organization) -> list[dict]:
         if url:
             links.append({"slug": "rate-card", "title": "Rate card and history", "url": url})
     url = None
-    if AlertSettings is not None:
-        settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
-        if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
-            url = admin_url("admin:alerts_alertsettings_change", settings_id)
-        elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
-            url = admin_url("admin:alerts_alertsettings_add")
-            url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
+    settings_id = AlertSettings.objects.filter(organization=org).values_list("pk", flat=True).first()
+    if settings_id is not None and user.has_perm("alerts.view_alertsettings"):
+        url = admin_url("admin:alerts_alertsettings_change", settings_id)
+    elif settings_id is None and user.has_perm("alerts.add_alertsettings"):
+        url = admin_url("admin:alerts_alertsettings_add")
+        url = url and f"{url}?organization={org.pk}"  # the add form starts with this org chosen
     if url:
         links.append({"slug": "alert-settings", "title": "Alert settings", "url": url})
     return links
 
 
-def rate_card_context(org: Organization, at) -> dict | None:
+def rate_card_context(org: Organization, at) -> dict:
     """The rate card version in force and the next pending one ("v3 takes effect 2026-12-02 00:00 IST")."""
-    if rate_card_current is None:
-        return None
     version = rate_card_current(org, at=at)
     pending = rate_card_pending(org, at=at)
     upcoming = [{"version": item, "starts": local_time(item.effective_from, org)} for item in pending]

@@ -10,9 +10,8 @@ from django.contrib.admin.utils import unquote
 from django.db.models import DecimalField
 from django.utils import timezone
 
+from ledger.money import money, rate
 from ledger.times import local_time, zone_of
-
-from .money import money, rate
 
 RATE_FIELDS = {"unit_price"}
 

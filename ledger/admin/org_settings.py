@@ -14,9 +14,9 @@ from ledger import services
 from ledger.currencies import currency_choices, currency_label
 from ledger.errors import LedgerError
 from ledger.models import ZERO, Hold, HoldStatus, Organization, PaymentScheme, validate_timezone
+from ledger.money import money
+from ledger.services.limits import require_postpaid_limit
 from ledger.times import local_time
-
-from .money import money
 
 CONFIRM_FIELD = "_confirm"
 CONFIRM_MESSAGE = "This change has consequences: read them below, then confirm to save it."
@@ -114,24 +114,23 @@ class OrganizationForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        if self.instance._state.adding:
-            if data.get("payment_scheme") == PaymentScheme.POSTPAID and not (data.get("credit_limit") or ZERO) > 0:
-                self.add_error("credit_limit", "A postpaid organization needs a credit limit above zero.")
-                return data
-            self.consequences = creation_consequences(data)
-        else:
-            changes = self.setting_changes()
-            if not changes:
-                return data
-            try:
+        try:  # the services decide (again when saving); their refusal becomes a form error before anything is saved
+            if self.instance._state.adding:
+                require_postpaid_limit(data.get("payment_scheme"), data.get("credit_limit") or ZERO,
+                                       field="credit_limit")
+                self.consequences = creation_consequences(data)
+            else:
+                changes = self.setting_changes()
+                if not changes:
+                    return data
                 services.organization_update(actor=services.SYSTEM, organization=self.instance, dry_run=True,
                                              **changes)
-            except LedgerError as exc:
-                for field, messages in (exc.errors or {"__all__": [exc.detail]}).items():
-                    for message in messages:
-                        self.add_error(field if field in self.fields else None, message)
-                return data
-            self.consequences = change_consequences(self.instance, changes)
+                self.consequences = change_consequences(self.instance, changes)
+        except LedgerError as exc:
+            for field, messages in (exc.errors or {"__all__": [exc.detail]}).items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+            return data
         if self.consequences and not self.data.get(CONFIRM_FIELD):
             raise ValidationError(CONFIRM_MESSAGE, code="confirm")
         return data

@@ -10,8 +10,7 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Case, F, OuterRef, Subquery, When
-from django.db.models.functions import Now
+from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -36,15 +35,18 @@ from ledger.models import (
     ZERO,
     Account,
     ExpiresIn,
+    MoneyField,
     Organization,
     Transaction,
+    available_expression,
+    effective_limit_expression,
 )
-from ledger.selectors import organizations_for, organizations_search, sees_all_organizations
+from ledger.money import money
+from ledger.selectors import organizations_openable_by, organizations_search
 from ledger.times import zone_of
 
 from .base import ServiceSavingAdmin
 from .dashboard import organization_dashboard
-from .money import MONEY_FIELD, money
 from .org_settings import OrganizationForm, credit_management_consequences
 from .status import (
     BalanceStatus,
@@ -53,37 +55,25 @@ from .status import (
     status_expression,
 )
 
-try:  # the alerts app owns per-org alert settings; the console links to them when it is installed
-    from alerts.models import AlertSettings
-except ImportError:  # pragma: no cover
-    AlertSettings = None
-
 
 def scoped_organizations(user):
-    """Orgs whose pages a user may open: all for staff/finance, else only the orgs they administer."""
-    queryset = organizations_for(user)
-    if not sees_all_organizations(user):
-        queryset = queryset.filter(admins=user)
-    return queryset
+    """Orgs whose pages a user may open (ledger.selectors.organizations_openable_by)."""
+    return organizations_openable_by(user)
 
 
 def with_master_balances(queryset):
-    """Annotate orgs with their master's balance, limits, held, available, threshold and status, and the org total."""
-    master = Account.objects.filter(organization=OuterRef("pk"), is_master=True)
+    """Annotate orgs with their master's balance, limits, held, available, threshold and status (for lists and sorting)."""
+    master = Account.objects.filter(organization=OuterRef("pk"), is_master=True).annotate(
+        effective_limit=effective_limit_expression(), available=available_expression())
 
     def field(name):
-        return Subquery(master.values(name)[:1], output_field=MONEY_FIELD)
+        return Subquery(master.values(name)[:1], output_field=MoneyField())
 
     return queryset.annotate(
         m_id=Subquery(master.values("pk")[:1]),
         m_balance=field("balance"), m_held=field("held"), m_limit=field("credit_limit"),
-        m_temp_limit=field("temporary_credit_limit"),
-        m_temp_expires=Subquery(master.values("temporary_credit_limit_expires_at")[:1]),
-    ).annotate(
-        m_effective_limit=Case(When(m_temp_expires__gt=Now(), then=F("m_temp_limit")), default=F("m_limit"),
-                               output_field=MONEY_FIELD),
-    ).annotate(m_available=F("m_balance") + F("m_effective_limit") - F("m_held"),
-               low_threshold=master_threshold_expression()
+        m_effective_limit=field("effective_limit"), m_available=field("available"),
+        low_threshold=master_threshold_expression(),
     ).annotate(m_status=status_expression())
 
 

@@ -9,8 +9,7 @@ from alerts.selectors import (  # per account, else the org's, else by currency
     threshold_expression,
     threshold_for,
 )
-
-from .money import MONEY_FIELD
+from ledger.models import MoneyField
 
 
 class BalanceStatus(TextChoices):
@@ -40,7 +39,7 @@ def status_expression():
         When(credit_management_enabled=False, then=Value(BalanceStatus.BLOCKED)),
         When(m_available__lte=0, then=Value(BalanceStatus.BLOCKED)),
         When(m_balance__lt=0, then=Value(BalanceStatus.NEGATIVE)),
-        When(m_available__lt=Coalesce(F("low_threshold"), Value(0, output_field=MONEY_FIELD)),
+        When(m_available__lt=Coalesce(F("low_threshold"), Value(0, output_field=MoneyField())),
              then=Value(BalanceStatus.LOW)),
         default=Value(BalanceStatus.OK), output_field=CharField(),
     )

@@ -10,10 +10,13 @@ import phonenumbers
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ledger.models import QUANTUM
+from ledger.errors import LedgerError
+from ledger.money import QUANTUM, to_amount, to_quantity
 from ratecards.countries import is_country
 
-# ASCII digits only (\d would take "１２"), at most 14 before the point and 6 after, nothing around.
+# The schema's statement of an amount: ASCII digits only, at most 14 before the point and 6 after, nothing
+# around. ledger.money.to_amount applies the rule (and says what is wrong); this text form also refuses the
+# leading and trailing zeros it would accept, so that a request the schema refuses is refused.
 AMOUNT_DIGITS = r"[0-9]{1,14}(\.[0-9]{1,6})?"
 AMOUNT_RE = re.compile(rf"^-?{AMOUNT_DIGITS}$")
 AMOUNT_PATTERNS = {  # the same rules as regular expressions, for the schema
@@ -23,14 +26,16 @@ AMOUNT_PATTERNS = {  # the same rules as regular expressions, for the schema
 }
 
 
+def _messages(error: LedgerError) -> list[str]:
+    return [message for messages in error.errors.values() for message in messages] or [error.detail]
+
+
 class AmountField(serializers.Field):
     """A decimal string with at most 6 decimal places; JSON numbers are refused (no float ever)."""
 
     default_error_messages = {
         "not_string": 'Amounts must be decimal strings such as "12.5", not JSON numbers.',
         "invalid": 'Enter a decimal amount such as "12.5" (at most 6 decimal places, 14 digits before the point).',
-        "not_positive": "The amount must be greater than zero.",
-        "negative": "The amount must not be negative.",
     }
 
     def __init__(self, *, allow_zero: bool = False, allow_negative: bool = False, **kwargs):
@@ -39,17 +44,16 @@ class AmountField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data) -> Decimal:
+        """The one amount parser (ledger.money.to_amount): ASCII digits only, nothing around them."""
         if not isinstance(data, str):
             self.fail("not_string")
+        try:
+            value = to_amount(data, positive=not self.allow_negative, allow_zero=self.allow_zero)
+        except LedgerError as error:
+            raise serializers.ValidationError(_messages(error))
         if not AMOUNT_RE.match(data):
             self.fail("invalid")
-        value = Decimal(data)
-        if not self.allow_negative:
-            if data.startswith("-"):
-                self.fail("negative" if self.allow_zero else "not_positive")
-            if value == 0 and not self.allow_zero:
-                self.fail("not_positive")
-        return value.quantize(QUANTUM)
+        return value
 
     def to_representation(self, value) -> str:
         return format(Decimal(value).quantize(QUANTUM), "f")
@@ -59,6 +63,26 @@ class AmountField(serializers.Field):
         if self.allow_negative:
             return "signed"
         return "non_negative" if self.allow_zero else "positive"
+
+
+class QuantityField(serializers.Field):
+    """A whole number of at least 1, as a JSON integer (not "3", not 3.0): ledger.money.to_quantity.
+
+    Its schema (integer, 1 to `maximum`) is in ledger/api/schema.py.
+    """
+
+    def __init__(self, *, maximum: int | None = None, **kwargs):
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> int:
+        try:
+            return to_quantity(data, maximum=self.maximum)
+        except LedgerError as error:
+            raise serializers.ValidationError(_messages(error))
+
+    def to_representation(self, value) -> int:
+        return value
 
 
 def render_amount(value) -> str | None:

@@ -1,8 +1,9 @@
-"""The API side of idempotency keys: read the header, fingerprint the body, store and replay responses.
+"""The API side of idempotency keys: the header, and the HTTP response of a service's result.
 
 The ledger service records the key and its result in the same transaction as the effect (one
-key, one effect, also under concurrency). After it returns, the view stores the rendered status
-and body on that record; a replay returns them with `Idempotent-Replayed: true`.
+key, one effect, also under concurrency), and keeps the rendered response a retry gets back
+(ledger.services.idempotency); this module reads the header and turns results into responses,
+`Idempotent-Replayed: true` on a replay.
 """
 
 import re
@@ -11,8 +12,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from ledger.models import IdempotencyRecord
-from ledger.services import request_fingerprint
+from ledger.services.idempotency import http_fingerprint, response_once
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -34,23 +34,13 @@ def idempotency_key(request, *, required: bool = True) -> str | None:
 
 def fingerprint(request, body) -> str:
     """A hash of the method, the path (trailing slash ignored) and the parsed JSON body."""
-    return request_fingerprint(f"{request.method} {request.path.rstrip('/')}", {"body": body})
+    return http_fingerprint(request.method, request.path, body)
 
 
 def respond(*, actor, key: str | None, result, status: int, render) -> Response:
     """The response for a service result: stored after a first run, replayed (with header) after a retry."""
-    if key and getattr(result, "replayed", False):
-        stored = (IdempotencyRecord.objects.filter(caller=actor.caller, key=key)
-                  .values_list("response_status", "response_body").first())
-        if stored and stored[1] is not None:
-            return Response(stored[1], status=stored[0], headers={REPLAYED_HEADER: "true"})
-        # the first request committed but has not stored its body yet: render the result again
-        return Response(render(result), status=status, headers={REPLAYED_HEADER: "true"})
-    body = render(result)
-    if key:
-        IdempotencyRecord.objects.filter(caller=actor.caller, key=key).update(response_status=status,
-                                                                              response_body=body)
-    return Response(body, status=status)
+    status, body, replayed = response_once(actor=actor, key=key, result=result, status=status, render=render)
+    return Response(body, status=status, headers={REPLAYED_HEADER: "true"} if replayed else None)
 
 
 def key_parameter(required: bool = True) -> OpenApiParameter:

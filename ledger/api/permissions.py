@@ -6,7 +6,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from apiauth.models import ServiceToken
 from ledger import selectors
 from ledger.models import Account
-from ledger.services import Actor
+from ledger.money import Actor
 
 
 def required_scope(request, view) -> str:

@@ -125,6 +125,18 @@ class AmountFieldSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+class QuantityFieldSchema(OpenApiSerializerFieldExtension):
+    """Quantities: JSON integers from 1 to the field's maximum."""
+
+    target_class = "ledger.api.fields.QuantityField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = {"type": "integer", "minimum": 1, "example": 3}
+        if self.target.maximum is not None:
+            schema["maximum"] = self.target.maximum
+        return schema
+
+
 class CountryFieldSchema(OpenApiSerializerFieldExtension):
     """Countries: the ISO 3166-1 alpha-2 codes the server knows, as an enum."""
 

@@ -22,8 +22,9 @@ from ledger.models import (
     TransactionKind,
 )
 from ledger.selectors import entry_kind
+from ratecards.models import Channel
 
-from .fields import AmountField, CountryField, PhoneNumberField, render_amount
+from .fields import AmountField, CountryField, PhoneNumberField, QuantityField, render_amount
 
 _datetime = serializers.DateTimeField()
 
@@ -107,15 +108,6 @@ class _Rendered(serializers.Serializer):
 # --- responses ----------------------------------------------------------------------------------
 
 
-def funding_of(account: Account) -> Account:
-    """The account holding the funds: the master for a shared subaccount (cached on the account)."""
-    if account.balance_mode != BalanceMode.SHARED:
-        return account
-    if getattr(account, "_funding", None) is None:
-        account._funding = Account.objects.get(organization_id=account.organization_id, is_master=True)
-    return account._funding
-
-
 class AccountSerializer(_Rendered):
     """An account; a shared subaccount shows its master's money fields."""
 
@@ -134,7 +126,7 @@ class AccountSerializer(_Rendered):
     available = AmountField(allow_negative=True)
 
     def render(self, account: Account) -> dict:
-        funding = funding_of(account)
+        funding = account.funding_account()
         at = timezone.now()
         return {
             "id": str(account.pk), "organization": str(account.organization_id), "name": account.name,
@@ -330,11 +322,6 @@ class OrganizationCreateSerializer(RequestSerializer):
     credit_management_enabled = serializers.BooleanField(default=True)
     credit_limit = AmountField(allow_zero=True, default=Decimal("0"), help_text="Required above zero for postpaid.")
 
-    def validate(self, attrs):
-        if attrs["payment_scheme"] == PaymentScheme.POSTPAID and attrs["credit_limit"] <= 0:
-            raise serializers.ValidationError({"credit_limit": ["A postpaid organization needs a credit limit above zero."]})
-        return attrs
-
 
 class OrganizationUpdateSerializer(RequestSerializer):
     name = serializers.CharField(max_length=200, required=False)
@@ -386,17 +373,11 @@ class LedgerFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=LEDGER_KINDS, required=False)
 
 
-def channel_choices() -> list:
-    from ratecards.models import Channel
-
-    return Channel.choices
-
-
 class ChargeItemSerializer(RequestSerializer):
     """One charge without its account (an item of a batch)."""
 
-    channel = serializers.ChoiceField(choices=channel_choices())
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000, default=1)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    quantity = QuantityField(maximum=1_000_000, default=1)
     country = CountryField(required=False, allow_null=True, default=None)
     recipient = PhoneNumberField(required=False, allow_null=True, default=None,
                                  help_text="E.164; its country prices the charge (a given country must match it).")

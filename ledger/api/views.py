@@ -371,7 +371,7 @@ class LedgerView(ApiView):
     def entries(account: Account, filters: dict):
         """Postings of the account (for a shared subaccount: the master's postings attributed to it)."""
         if account.balance_mode == "shared":
-            postings = Posting.objects.filter(account=s.funding_of(account), transaction__subaccount=account)
+            postings = Posting.objects.filter(account=account.funding_account(), transaction__subaccount=account)
         else:
             postings = Posting.objects.filter(account=account)
         postings = postings.select_related("transaction", "transaction__actor_user")

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from ledger.admin.money import money
 from ledger.models import ZERO, Organization, Posting, Transaction
+from ledger.money import money
 from ledger.templatetags.console import channel_label
 from ledger.times import local_date, local_month
 

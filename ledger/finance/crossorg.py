@@ -22,7 +22,7 @@ from ledger.models import (
     Transaction,
     TransactionKind,
 )
-from ledger.selectors import organizations_for, sees_all_organizations
+from ledger.selectors import organizations_openable_by
 
 from .reports import CREDIT_KINDS, USAGE_KINDS
 
@@ -31,11 +31,8 @@ LIST_LIMIT = 50
 
 
 def finance_organizations(user) -> QuerySet[Organization]:
-    """The orgs whose figures a user sees across orgs: all for finance and staff, else the orgs they administer."""
-    organizations = organizations_for(user)
-    if not sees_all_organizations(user):
-        organizations = organizations.filter(admins=user)
-    return organizations
+    """The orgs whose figures a user sees across orgs (ledger.selectors.organizations_openable_by)."""
+    return organizations_openable_by(user)
 
 
 def utc_day_start(moment: datetime | None = None) -> datetime:

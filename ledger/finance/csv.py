@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 
-from ledger.admin.money import plain_decimal
+from ledger.money import plain_decimal
 from ledger.selectors import entry_kind
 from ledger.times import iso_time
 

@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 
 from ledger.models import Account
+from ratecards.models import Channel
 
 from .selectors import ENTRY_KINDS, LedgerScope, apply_entry_filters
 
@@ -42,8 +43,6 @@ class LedgerFilter(django_filters.FilterSet):
         form = LedgerFilterForm
 
     def __init__(self, data=None, *, scope: LedgerScope, **kwargs):
-        from ratecards.models import Channel
-
         self.scope = scope
         super().__init__(data, queryset=scope.postings(), **kwargs)
         self.filters["channel"].extra["choices"] = Channel.choices

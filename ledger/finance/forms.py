@@ -1,6 +1,7 @@
 """Forms of the finance pages: the balance-as-of instant, the reports' date range and the timeline filters."""
 
 from django import forms
+from django.utils import timezone
 
 
 class AsOfForm(forms.Form):
@@ -20,8 +21,6 @@ class AsOfForm(forms.Form):
         if value is None:
             return None
         # Django reads a naive input in the current (UTC) timezone: re-read the wall time in the org's.
-        from django.utils import timezone
-
         naive = timezone.make_naive(value, timezone.get_current_timezone()) if timezone.is_aware(value) else value
         return naive.replace(tzinfo=self.tz)
 

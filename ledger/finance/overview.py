@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from ledger.admin.money import plain_decimal
+from ledger.money import plain_decimal
 from ledger.selectors import organizations_search
 from ledger.times import iso_time, local_month
 

@@ -21,9 +21,8 @@ from ledger.selectors import (
     TRANSFER_IN,
     TRANSFER_OUT,
     accounts_for,
-    organizations_for,
+    organizations_openable_by,
     postings_of_kind,
-    sees_all_organizations,
 )
 
 ENTRY_KINDS = [
@@ -39,20 +38,17 @@ PAGE_SIZE = 50
 
 
 def can_view_organization_ledger(user, organization: Organization) -> bool:
-    """Finance, platform staff and superusers see every org; org admins their own; all need view_ledger."""
+    """Users with view_ledger see the ledger of the orgs they may open (ledger.selectors.organizations_openable_by)."""
     if not user.has_perm("ledger.view_ledger"):
         return False
-    if sees_all_organizations(user):
-        return True
-    return organization.admins.filter(pk=user.pk).exists()
+    return organizations_openable_by(user).filter(pk=organization.pk).exists()
 
 
 def viewable_organization(user, organization_id) -> Organization | None:
     """The org if the user may see its ledger, else None."""
-    organization = organizations_for(user).filter(pk=organization_id).first()
-    if organization is None or not can_view_organization_ledger(user, organization):
+    if not user.has_perm("ledger.view_ledger"):
         return None
-    return organization
+    return organizations_openable_by(user).filter(pk=organization_id).first()
 
 
 def viewable_account(user, account_id) -> Account | None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from ledger.activity import Window, activity_iter, activity_page, activity_sources, decode_cursor
-from ledger.admin.money import plain_decimal
+from ledger.money import plain_decimal
 from ledger.times import iso_time
 
 from .csv import csv_response, stream_rows

@@ -19,8 +19,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from ledger.admin.money import plain_decimal
 from ledger.models import Organization
+from ledger.money import plain_decimal
 from ledger.selectors import entry_kind
 from ledger.times import iso_time, local_month
 

@@ -4,29 +4,29 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.urls import reverse
 
-from ledger.admin.money import money, rate
+from ledger.finance.selectors import owned_accounts
+from ledger.money import money, rate
 from ledger.times import local_time
+from ratecards.models import Channel, WhatsAppCategory
 
 register = template.Library()
 
-
-def _choices():
-    from ratecards.models import Channel, WhatsAppCategory
-
-    return dict(Channel.choices), dict(WhatsAppCategory.choices)
+CHANNEL_LABELS = dict(Channel.choices)
+CATEGORY_LABELS = dict(WhatsAppCategory.choices)
 
 
 @register.filter
 def channel_label(code):
     """`whatsapp` -> `WhatsApp`; an unknown or empty code is shown as it is."""
-    return _choices()[0].get(code, code) if code else ""
+    return CHANNEL_LABELS.get(code, code) if code else ""
 
 
 @register.filter
 def category_label(code):
     """`marketing` -> `Marketing`; an unknown or empty code is shown as it is."""
-    return _choices()[1].get(code, code) if code else ""
+    return CATEGORY_LABELS.get(code, code) if code else ""
 
 
 @register.filter
@@ -81,10 +81,6 @@ def history_value(value, obj):
 @register.simple_tag(takes_context=True)
 def finance_nav(context) -> list[dict]:
     """Header links to the finance pages: Finance for ledger readers, My ledger for subaccount owners."""
-    from django.urls import reverse
-
-    from ledger.finance.selectors import owned_accounts
-
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_staff:

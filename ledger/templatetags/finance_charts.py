@@ -2,10 +2,10 @@
 
 from django import template
 
-from ledger.admin.money import money as format_money
-from ledger.admin.money import rate as format_rate
 from ledger.finance.charts import organization_charts
 from ledger.finance.selectors import ENTRY_KIND_LABELS, can_view_organization_ledger
+from ledger.money import money as format_money
+from ledger.money import rate as format_rate
 
 register = template.Library()
 
@@ -21,7 +21,7 @@ def org_charts(context, organization):
 
 @register.filter
 def money(amount, currency=""):
-    """An amount with its currency's symbol and minor units (ledger.admin.money.money); empty for None."""
+    """An amount with its currency's symbol and minor units (ledger.money.money); empty for None."""
     if amount is None or amount == "":
         return ""
     return format_money(amount, currency)
@@ -29,7 +29,7 @@ def money(amount, currency=""):
 
 @register.filter
 def rate(amount, currency=""):
-    """A unit price with its currency's symbol and the precision it needs (ledger.admin.money.rate)."""
+    """A unit price with its currency's symbol and the precision it needs (ledger.money.rate)."""
     if amount is None or amount == "":
         return ""
     return format_rate(amount, currency)

@@ -14,12 +14,11 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.admin.accounts import ReadOnlyLedgerAdmin
 from ledger.admin.base import ServiceSavingAdmin
-from ledger.admin.money import money
 from ledger.errors import LedgerError
 from ledger.models import Transaction, TransactionKind
-from ledger.purchases import invoice_outstanding
+from ledger.money import money
 from ledger.selectors import accounts_for, sees_all_organizations
-from ledger.services import Actor
+from ledger.services import Actor, invoice_outstanding
 
 from .. import auto_recharge, services
 from ..forms import RecordPaymentForm

@@ -14,9 +14,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from ledger.admin.money import money
 from ledger.errors import IdempotencyConflict, LedgerError
 from ledger.models import Organization
+from ledger.money import money
 from ledger.selectors import organizations_for
 from ledger.services import Actor
 

@@ -3,8 +3,8 @@
 from django import template
 from django.urls import reverse
 
-from ledger.admin.money import money
 from ledger.models import Account, Organization
+from ledger.money import money
 from ledger.selectors import sees_all_organizations
 
 from ..models import TopUp, TopUpStatus

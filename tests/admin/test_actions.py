@@ -150,7 +150,7 @@ def test_remove_more_than_the_positive_balance_is_a_form_error(staff_client, org
     response = staff_client.post(action_url(org, "remove-credits"), {
         "account": master(org).pk, "amount": "1000.01", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 400
-    assert "At most the positive balance (1000)" in " ".join(response.context["form"].errors["amount"])
+    assert "At most the positive balance (₹1,000.00)" in " ".join(response.context["form"].errors["amount"])
     assert master(org).balance == Decimal("1000")
 
 
@@ -257,7 +257,7 @@ def test_transfer_choices_exclude_shared_subaccounts(staff_client, org):
 
 @pytest.mark.parametrize(("data", "field", "message"), [
     ({"to_account": "SELF"}, "to_account", "different account"),
-    ({"amount": "1000.5"}, "amount", "At most 1000 can be transferred"),
+    ({"amount": "1000.5"}, "amount", "At most ₹1,000.00 can be transferred"),
     ({"amount": "0"}, "amount", "greater than or equal to 0.000001"),
     ({"to_account": "SHARED"}, "to_account", "Select a valid choice"),
 ])

@@ -7,6 +7,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from ledger import selectors, services
 from ledger.models import Account, CreditLot, Hold, Posting, Transaction
@@ -95,7 +96,7 @@ def test_subaccount_user_sees_own_subaccount_and_last_30_days(sub_client, sub_us
     services.transfer_create(actor=services.SYSTEM, from_account=org.master_account, to_account=marketing,
                              amount="40")
     old = services.credits_grant(actor=services.SYSTEM, account=marketing, amount="7",
-                                 at=services.timezone.now() - timedelta(days=45))
+                                 at=timezone.now() - timedelta(days=45))
     accounts = sub_client.get(reverse("admin:ledger_account_changelist")).context["cl"].result_list
     assert [account.name for account in accounts] == ["Marketing"]
     page = sub_client.get(reverse("admin:ledger_account_change", args=[marketing.pk]))

@@ -7,10 +7,11 @@ import pytest
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
-from alerts import hooks, jobs, services
+from alerts import jobs, services
+from alerts.alert_checks import pending_key
 from alerts.models import AccountAlertState, AlertSettings, Notification
 from alerts.selectors import alert_check_due, stale_alert_accounts
-from alerts.tasks import check_account_alerts
+from alerts.alert_checks import check_account_alerts
 from ledger import services as ledger
 from ledger.services import SYSTEM
 from tests.factories import funded_account
@@ -29,7 +30,7 @@ def retries_run_eagerly():
 
 def _low(account):
     """Charge the account below its org's USD 5 threshold without any check running (as if none was queued)."""
-    with mock.patch("alerts.hooks.balances_changed"):
+    with mock.patch("alerts.hooks.alert_checks_queue"):
         ledger.credits_remove(actor=SYSTEM, account=account, amount="97")
     account.refresh_from_db()
     return account
@@ -37,14 +38,14 @@ def _low(account):
 
 def test_a_check_that_hits_a_database_error_is_retried_and_fires_once(retries_run_eagerly):
     account = _low(funded_account("100", currency="USD", timezone_name="UTC"))
-    cache.add(hooks.pending_key(account.pk), 1, timeout=300)
+    cache.add(pending_key(account.pk), 1, timeout=300)
     real = services.account_alerts_check
     failures = iter([OperationalError("server closed the connection unexpectedly"),
                      InterfaceError("connection already closed")])
     seen_pending = []
 
     def flaky(**kwargs):
-        seen_pending.append(cache.get(hooks.pending_key(account.pk)))
+        seen_pending.append(cache.get(pending_key(account.pk)))
         error = next(failures, None)
         if error is not None:
             raise error
@@ -55,18 +56,18 @@ def test_a_check_that_hits_a_database_error_is_retried_and_fires_once(retries_ru
     assert result.successful(), result.traceback
     assert len(seen_pending) == 3
     assert seen_pending == [1, 1, 1]  # the mark stays while the check has not succeeded
-    assert cache.get(hooks.pending_key(account.pk)) is None
+    assert cache.get(pending_key(account.pk)) is None
     assert Notification.objects.filter(account=account, kind="low_balance").count() == 1
 
 
 def test_a_check_that_keeps_failing_keeps_its_pending_mark(retries_run_eagerly):
     account = _low(funded_account("100", currency="USD", timezone_name="UTC"))
-    cache.add(hooks.pending_key(account.pk), 1, timeout=300)
+    cache.add(pending_key(account.pk), 1, timeout=300)
     with mock.patch("alerts.services.account_alerts_check", side_effect=OperationalError("down")) as check:
         result = check_account_alerts.apply(args=(str(account.pk),))
     assert result.failed() and isinstance(result.result, OperationalError)
     assert check.call_count == check_account_alerts.max_retries + 1
-    assert cache.get(hooks.pending_key(account.pk)) == 1
+    assert cache.get(pending_key(account.pk)) == 1
     assert not Notification.objects.filter(account=account).exists()
 
 
@@ -79,9 +80,9 @@ def test_a_change_during_the_check_queues_the_next_one():
         _low(account)  # committed while the check ran: its hook saw the pending mark and queued nothing
         return fired
 
-    cache.add(hooks.pending_key(account.pk), 1, timeout=300)
+    cache.add(pending_key(account.pk), 1, timeout=300)
     with mock.patch("alerts.services.account_alerts_check", side_effect=check_then_spend), \
-            mock.patch("alerts.tasks.balances_changed") as queue_next:
+            mock.patch("alerts.alert_checks.alert_checks_queue") as queue_next:
         check_account_alerts.apply(args=(str(account.pk),))
     queue_next.assert_called_once_with([str(account.pk)])
 
@@ -93,7 +94,7 @@ def test_stale_accounts_are_those_whose_balance_or_held_moved_since_their_check(
     empty = funded_account("0", currency="USD", timezone_name="UTC", name="Empty")
     assert set(stale_alert_accounts()) == {never}
     assert not alert_check_due(checked.pk) and not alert_check_due(empty.pk)
-    with mock.patch("alerts.hooks.balances_changed"):
+    with mock.patch("alerts.hooks.alert_checks_queue"):
         ledger.hold_create(actor=SYSTEM, account=checked, amount="10")
     assert alert_check_due(checked.pk)
     AccountAlertState.objects.filter(account=checked).update(checked_balance=None)  # rows from before the snapshot
@@ -103,12 +104,12 @@ def test_stale_accounts_are_those_whose_balance_or_held_moved_since_their_check(
 def test_the_catch_up_job_checks_stale_accounts_once_and_leaves_queued_ones():
     lost = _low(funded_account("100", currency="USD", timezone_name="UTC", name="Lost check"))
     queued = _low(funded_account("100", currency="USD", timezone_name="UTC", name="Queued check"))
-    cache.add(hooks.pending_key(queued.pk), 1, timeout=300)
+    cache.add(pending_key(queued.pk), 1, timeout=300)
     assert jobs.run_job("alert_checks_catch_up").count == 1
     assert Notification.objects.filter(account=lost, kind="low_balance").count() == 1
     assert not Notification.objects.filter(account=queued).exists()
     assert jobs.run_job("alert_checks_catch_up").count == 0  # nothing moved since
-    cache.delete(hooks.pending_key(queued.pk))  # its check was lost after all (the mark expired)
+    cache.delete(pending_key(queued.pk))  # its check was lost after all (the mark expired)
     assert jobs.run_job("alert_checks_catch_up").count == 1
     assert Notification.objects.filter(account=queued, kind="low_balance").count() == 1
 

@@ -8,11 +8,12 @@ from unittest import mock
 import pytest
 import time_machine
 from django.core import mail
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
 from django.utils import timezone
 
-from alerts import hooks, jobs
+from alerts import alert_checks, jobs
 from alerts.models import (
     AccountAlertState,
     AlertSettings,
@@ -26,6 +27,7 @@ from alerts.models import (
 )
 from alerts.selectors import alert_settings_for
 from alerts.services import account_alerts_check, alert_settings_get_or_create
+from alerts.alert_checks import check_account_alerts, pending_key
 from ledger import services
 from ledger.models import CreditLot
 from tests.factories import SYSTEM, funded_account, make_org, make_subaccount
@@ -128,22 +130,18 @@ def test_a_burst_of_charges_queues_one_check(transactional_db):
     assert apply_async.call_count == 1
     args, kwargs = apply_async.call_args
     assert args == ((str(account.pk),),)
-    assert kwargs == {"countdown": hooks.DEBOUNCE_SECONDS}
+    assert kwargs == {"countdown": alert_checks.DEBOUNCE_SECONDS}
 
 
 def test_the_check_clears_the_pending_mark_so_later_changes_queue_again(db):
-    from django.core.cache import cache
-
     account = funded_account("10", currency="USD", timezone_name="UTC")
     with mock.patch("alerts.tasks.check_account_alerts.apply_async") as apply_async:
-        hooks.balances_changed([account.pk, account.pk])
-        hooks.balances_changed([account.pk])
+        alert_checks.alert_checks_queue([account.pk, account.pk])
+        alert_checks.alert_checks_queue([account.pk])
         assert apply_async.call_count == 1
-        from alerts.tasks import check_account_alerts
-
         check_account_alerts.run(str(account.pk))
-        assert cache.get(hooks.pending_key(account.pk)) is None
-        hooks.balances_changed([account.pk])
+        assert cache.get(pending_key(account.pk)) is None
+        alert_checks.alert_checks_queue([account.pk])
         assert apply_async.call_count == 2
 
 

@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from alerts import bounces, services
+from alerts import bounces, emails, services
 from alerts.models import EmailEvent, NotificationKind, NotificationLevel
 from creditsite.mailers import anymail_settings, provider_mailers
 from tests.factories import make_org
@@ -61,7 +61,7 @@ def test_alert_emails_go_through_the_provider_api_configured_in_mailers():
                                                  level=NotificationLevel.WARNING, title="Low credits",
                                                  message="Add credits.", email=False)
     with mock.patch("requests.Session.request", side_effect=_postmark_answer) as sent:
-        assert services.notification_email(notification_id=notification.pk) == ["ops@example.com"]
+        assert emails.notification_email(notification_id=notification.pk) == ["ops@example.com"]
     call = sent.call_args
     assert (call.kwargs["method"], call.kwargs["url"]) == ("POST", "https://api.postmarkapp.com/email")
     assert call.kwargs["headers"]["X-Postmark-Server-Token"] == "pm-server-token"
@@ -99,7 +99,7 @@ def test_alert_emails_skip_bounced_addresses_until_cleared(settings, admin_clien
         notification = services.notification_create(organization=org, kind=NotificationKind.LOW_BALANCE,
                                                      level=NotificationLevel.WARNING, title="Low credits",
                                                      message="Add credits.", email=False)
-        return services.notification_email(notification_id=notification.pk)
+        return emails.notification_email(notification_id=notification.pk)
 
     assert notify() == ["ops@example.com"] and mail.outbox[0].to == ["ops@example.com"]
     page = admin_client.get("/admin/alerts/emailevent/")

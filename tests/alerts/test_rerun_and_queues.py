@@ -13,6 +13,7 @@ from alerts import jobs
 from alerts.models import LotExpiryWarning, Notification
 from creditsite.celery import app
 from ledger import services
+from ledger.services import expiry
 from ledger.models import Account, CreditLot, Hold, Posting, Transaction
 from tests.api.helpers import with_rate_card
 from tests.factories import SYSTEM, funded_account, make_org
@@ -62,7 +63,7 @@ def test_lot_expiry_killed_midway_and_run_again_expires_each_lot_once():
         services.credits_grant(actor=SYSTEM, account=account, amount="5", expires_in="1M")
         accounts.append(account)
     at = CreditLot.objects.order_by("-expires_at").first().expires_at + timedelta(minutes=1)
-    real_chunk = services._expire_chunk
+    real_chunk = expiry._expire_chunk
     calls = []
 
     def dies_after_the_first_chunk(ids, at, actor):
@@ -71,7 +72,7 @@ def test_lot_expiry_killed_midway_and_run_again_expires_each_lot_once():
             raise SystemExit("worker killed")  # what a SIGKILL leaves: the first chunk committed, the rest not
         return real_chunk(ids, at, actor)
 
-    with mock.patch("ledger.services._expire_chunk", side_effect=dies_after_the_first_chunk), \
+    with mock.patch("ledger.services.expiry._expire_chunk", side_effect=dies_after_the_first_chunk), \
             pytest.raises(SystemExit):
         services.lots_expire(at=at, chunk=2, workers=1)
     done = Transaction.objects.filter(kind="expiry").count()
@@ -103,6 +104,7 @@ def test_every_task_is_routed_and_retries_wait_less_than_the_visibility_timeout(
 
     from alerts import webhooks
 
+    app.loader.import_default_modules()  # what a worker does at start: the apps' task modules (autodiscovery)
     ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments."))}
     assert ours == set(settings.CELERY_TASK_ROUTES)
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]

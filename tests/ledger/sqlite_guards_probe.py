@@ -19,7 +19,8 @@ from ledger.models import CreditLot, SystemAccount  # noqa: E402
 organization = services.organization_create(actor=services.SYSTEM, name="Probe", currency="INR",
                                             timezone_name="Asia/Kolkata")
 master = organization.master_account
-services.credits_grant(actor=services.SYSTEM, account=master, amount="10", expires_in="1M")
+grant = services.credits_grant(actor=services.SYSTEM, account=master, amount="10", expires_in="1M")
+other = services.organization_create(actor=services.SYSTEM, name="Other", currency="INR").master_account
 issued = SystemAccount.objects.get(code="issued")
 lot = CreditLot.objects.get()
 PROBES = {
@@ -33,6 +34,9 @@ PROBES = {
         "actor_service, reference, memo, channel, country, category, traffic, period, metadata) "
         f"VALUES ('{organization.pk.hex}', 'ffffffffffffffffffffffffffffffff', 'grant', 'INR', 1, "
         "'2026-01-01', '', '', '', '', '', '', '', '', '{}')"),
+    "posting on another organization's account": (
+        f"INSERT INTO ledger_posting (transaction_id, account_id, amount, balance_after, created_at) "
+        f"VALUES ({grant.pk}, '{other.pk.hex}', 1, 1, '2026-01-01')"),
     "delete referenced account": f"DELETE FROM ledger_account WHERE id = '{master.pk.hex}'",
     "delete referenced lot": f"DELETE FROM ledger_creditlot WHERE id = {lot.pk}",
     "delete system account": f"DELETE FROM ledger_systemaccount WHERE id = {issued.pk}",

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from ledger import services
-from ledger.errors import InsufficientCredits
+from ledger.errors import HoldNotActive, InsufficientCredits
 from ledger.models import Account, Hold, Transaction
 from tests.concurrency import run_in_threads
 from tests.factories import SYSTEM, funded_account, make_subaccount
@@ -15,6 +15,7 @@ from tests.factories import SYSTEM, funded_account, make_subaccount
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
 
 
+@pytest.mark.usefixtures("money_path")
 def test_exactly_k_promotional_charges_succeed_under_contention():
     k = 20
     master = funded_account(str(k))
@@ -61,6 +62,7 @@ def test_opposite_transfers_in_parallel_do_not_deadlock():
     call_command("check_ledger")
 
 
+@pytest.mark.usefixtures("money_path")
 def test_concurrent_holds_never_exceed_available():
     master = funded_account("100")
 
@@ -79,6 +81,7 @@ def test_concurrent_holds_never_exceed_available():
     call_command("check_ledger")
 
 
+@pytest.mark.usefixtures("money_path")
 def test_one_idempotency_key_one_effect_under_concurrency():
     master = funded_account("100")
     results = []
@@ -93,3 +96,26 @@ def test_one_idempotency_key_one_effect_under_concurrency():
     assert len(set(results)) == 1
     master.refresh_from_db()
     assert master.balance == Decimal("95")
+
+
+@pytest.mark.usefixtures("money_path")
+def test_concurrent_charges_against_one_hold_draw_it_once():
+    master = funded_account("10")
+    hold = services.hold_create(actor=SYSTEM, account=master, amount="6")  # available 4
+
+    def spend(_):
+        account = Account.objects.select_related("organization").get(pk=master.pk)
+        try:
+            services.charge_create(actor=SYSTEM, account=account, channel="sms", quantity=4, unit_price="1",
+                                   hold=hold.pk)
+        except HoldNotActive:
+            return "refused"
+        return "charged"
+
+    outcomes = run_in_threads(6, spend)
+    # the first charge takes 4 of the hold, the second its last 2 and 2 of available; then the hold is captured
+    assert sorted(outcomes) == ["charged"] * 2 + ["refused"] * 4
+    master.refresh_from_db()
+    hold.refresh_from_db()
+    assert (master.balance, master.held, master.available(), hold.status) == (2, 0, 2, "captured")
+    call_command("check_ledger")

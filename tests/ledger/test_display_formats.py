@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 
-from ledger.admin.money import money, plain_decimal, rate
 from ledger.currencies import CURRENCIES, currency_choices
+from ledger.money import money, plain_decimal, rate
 from ledger.times import iso_time, local_date, local_month, local_time
 
 MOMENT = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)

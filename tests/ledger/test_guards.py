@@ -14,6 +14,7 @@ from django.db import IntegrityError, InternalError, connection, transaction
 from django.utils import timezone
 
 from ledger import services
+from ledger.checks import check_ledger_role, ledger_role_problems
 from ledger.models import Account, CreditLot, Posting, SystemAccount, Transaction
 from tests.factories import SYSTEM, funded_account, make_org
 
@@ -165,6 +166,50 @@ def test_a_transaction_on_another_organizations_account_is_refused():
     with pytest.raises(IntegrityError, match="credit lot 987654, which does not exist"), transaction.atomic():
         txn.save()
     assert Transaction.objects.count() == 1
+
+
+def test_a_posting_on_another_organizations_account_is_refused():
+    """A transfer-like transaction of org A whose receiving posting lands on org B's account (issue 13)."""
+    master = funded_account("10")
+    other = make_org(name="Other").master_account
+    txn = Transaction(organization=master.organization, account=master, kind="transfer", currency="INR", amount=5)
+    with pytest.raises(IntegrityError, match="posting on an account of another organization"), \
+            transaction.atomic():
+        txn.save()
+        Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=-5, balance_after=5),
+                                     Posting(transaction=txn, account=other, amount=5, balance_after=5)])
+    assert Transaction.objects.count() == 1
+
+
+LEDGER_TABLES = ["ledger_organization", "ledger_account", "ledger_systemaccount", "ledger_creditlot",
+                 "ledger_transaction", "ledger_posting", "ledger_hold", "ledger_creditlimitchange",
+                 "ledger_historicalorganization"]
+
+
+@pytest.mark.parametrize("table", LEDGER_TABLES)
+def test_truncate_of_a_ledger_table_is_refused(table):
+    funded_account("10")
+    with pytest.raises(REFUSED, match=f"TRUNCATE of {table} refused"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table} CASCADE")
+    assert Posting.objects.count() == 2 and Transaction.objects.count() == 1
+
+
+def test_the_role_check_flags_a_role_that_could_switch_the_guards_off():
+    """The suite's role is a superuser owning the tables: flagged; a role with plain table rights: not."""
+    assert [error.id for error in check_ledger_role(None, databases=["default"])] == ["ledger.E001"]
+    assert "superuser" in ledger_role_problems(connection)[0]
+    role = f"ledger_app_{uuid.uuid4().hex[:12]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role}")
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL ROLE {role}")
+            assert ledger_role_problems(connection) == []
+            assert check_ledger_role(None, databases=["default"]) == []
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP ROLE {role}")
 
 
 def test_rows_that_ledger_rows_refer_to_cannot_be_deleted():

@@ -21,5 +21,5 @@ def test_every_ledger_guard_holds_on_a_freshly_migrated_sqlite_database(tmp_path
                            timeout=120)
     assert probe.returncode == 0, probe.stderr
     lines = probe.stdout.splitlines()
-    assert len(lines) == 8, probe.stdout
+    assert len(lines) == 9, probe.stdout
     assert all(": refused (" in line for line in lines), probe.stdout

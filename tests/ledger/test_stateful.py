@@ -180,6 +180,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 @pytest.mark.slow
 @pytest.mark.django_db
+@pytest.mark.usefixtures("money_path")
 def test_random_operation_sequences_keep_every_invariant():
     run_state_machine_as_test(LedgerMachine, settings=settings(
         max_examples=40, stateful_step_count=25, deadline=None, derandomize=True,

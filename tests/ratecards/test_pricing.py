@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from ledger import services as ledger
 from ledger.errors import InvalidOperation, NoRate
 from ledger.models import Transaction
-from ratecards.pricing import country_for_recipient, price_for
+from ratecards.pricing import _candidate_rates, candidate_rates_queryset, country_for_recipient, price_for
 from tests.factories import SYSTEM, make_org, make_subaccount
 
 from .helpers import new_version, rate, utc
@@ -180,3 +180,17 @@ def test_charge_without_a_price_is_no_rate_and_writes_nothing():
     with pytest.raises(NoRate):
         ledger.charge_create(actor=SYSTEM, account=org.master_account, channel="sms", country="US", at=T0)
     assert Transaction.objects.count() == count
+
+
+@pytest.mark.parametrize(("channel", "country", "category"), [
+    ("whatsapp", "IN", "marketing"), ("whatsapp", "US", ""), ("sms", "GB", ""), ("sms", "", ""), ("email", "", ""),
+])
+def test_the_compiled_hot_path_query_is_the_in_force_queryset(org, postgres_only, channel, country, category):
+    """_candidate_rates runs the SQL of candidate_rates_queryset compiled once: the same rows, across versions."""
+    new_version(org, [rate("sms", "0.11"), rate("whatsapp", "0.22", country="US")], at=T0 + timedelta(hours=1))
+    for at in (T0 - timedelta(days=1), T0, T0 + timedelta(days=1), T0 + timedelta(days=2)):
+        expected = {(r.pk, r.unit_price, r.version.number)
+                    for r in candidate_rates_queryset(org.pk, at, channel, country, category)}
+        compiled = {(r.pk, r.unit_price, r.version.number)
+                    for r in _candidate_rates(org.pk, at, channel, country, category)}
+        assert compiled == expected

@@ -177,7 +177,7 @@ def test_numbers_are_sequential_and_rates_saved_with_history():
     ([rate("sms", "1", country="IND")], "rates[0].country", "not an ISO 3166-1 alpha-2"),
     ([rate("sms", "-1")], "rates[0].unit_price", "A price cannot be negative."),
     ([rate("sms", "0.0000001")], "rates[0].unit_price", "At most 6 decimal places"),
-    ([rate("sms", "abc")], "rates[0].unit_price", "Enter a valid decimal amount."),
+    ([rate("sms", "abc")], "rates[0].unit_price", 'Enter a decimal amount such as "12.5".'),
     ([rate("sms", 0.5)], "rates[0].unit_price", "not floating-point"),
     ([rate("sms", None)], "rates[0].unit_price", "Enter a price."),
     ([rate("sms", "1", category="marketing")], "rates[0].category", "The sms channel has no categories."),

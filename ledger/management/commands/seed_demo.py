@@ -11,6 +11,7 @@ import random
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -27,6 +28,9 @@ from ledger.models import Organization
 from ledger.selectors import ROLE_FINANCE, ROLE_ORG_ADMIN, ROLE_PLATFORM_STAFF
 from ops.models import CheckSource
 from ops.services import ledger_check_run
+from payments import auto_recharge
+from payments import services as payments
+from payments.providers.base import Event
 from ratecards.services import rate_card_version_create
 
 SEED = services.Actor(service="seed_demo")
@@ -167,14 +171,6 @@ class Command(BaseCommand):
 
     def _purchases(self, acme, support, now):
         """A paid top-up with its tax invoice, a pending one (its banner shows on Acme's pages), an auto-recharge."""
-        try:
-            from django.conf import settings
-
-            from payments import auto_recharge
-            from payments import services as payments
-            from payments.providers.base import Event
-        except ImportError:  # the payments app is not installed
-            return
         if not settings.PAYMENTS_SANDBOX:
             self.stdout.write("The sandbox payment provider is off: no demo top-ups.")
             return
@@ -224,10 +220,10 @@ class Command(BaseCommand):
     def _alerts(self, acme, globex, support):
         """Alert settings with recipients, Support OTP's own threshold, and the alerts they raise."""
         priya = services.Actor(user=get_user_model().objects.get(username="priya.ops"))
-        settings = alert_services.alert_settings_get_or_create(organization=acme)
-        settings.recipients = ["finance@acme.example"]
-        history_actor(settings, priya, "Finance wants the low-credit emails")
-        settings.save()
+        alert_settings = alert_services.alert_settings_get_or_create(organization=acme)
+        alert_settings.recipients = ["finance@acme.example"]
+        history_actor(alert_settings, priya, "Finance wants the low-credit emails")
+        alert_settings.save()
         threshold = AccountThreshold(account=support, low_credit_threshold=Decimal("6000"))
         history_actor(threshold, priya, "OTP traffic must never stop: warn a week ahead")
         threshold.save()

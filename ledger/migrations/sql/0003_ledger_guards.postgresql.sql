@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0003 applied, kept as it was. The current definitions are in ledger/sql/.
 -- Ledger guards on PostgreSQL: transactions and postings are append-only, and every
 -- transaction's postings sum to zero (checked at commit by deferred constraint triggers).
 

@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0011 applied, kept as it was. The current definitions are in ledger/sql/.
 -- ledger_charge(): a charge without a hold in one round trip (the hot path of every send).
 -- The same rules as ledger.services (which calls it on PostgreSQL and keeps the Python version for
 -- other databases, holds and batches): claim the idempotency key, lock the funding account, read

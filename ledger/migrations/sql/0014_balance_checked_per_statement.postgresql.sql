@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0014 applied, kept as it was. The current definitions are in ledger/sql/.
 -- A transaction's balance checked when its INSERT statement ends, not by a deferred trigger per
 -- transaction row at commit (0003's ledger_transaction_balanced: an event queued and a function
 -- call per transaction: 20% of the cost of expiring a lot, measured on 5,000-lot chunks; the

@@ -2,61 +2,24 @@
 received against a postpaid invoice.
 
 Like every ledger service these are keyword-only, take the actor, lock the account row, write balanced
-transactions and honour an idempotency key. They use a plain atomic block so that a caller's settling
-transaction (the top-up row, its invoice number) commits together with the money, or not at all.
+transactions and honour an idempotency key. They join a caller's open transaction, so that a caller's
+settling rows (the top-up row, its invoice number) commit together with the money, or not at all.
 """
 
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, transaction
 from django.db.models import Sum
 from django.db.models.fields.json import KT
 
-from .errors import InvalidOperation
-from .models import (
-    ZERO,
-    Account,
-    IdempotencyRecord,
-    LotSource,
-    Posting,
-    SystemAccount,
-    Transaction,
-    TransactionKind,
-)
-from .services import (
-    Actor,
-    _actor_fields,
-    _Book,
-    _check_key,
-    _claim_key,
-    _Entry,
-    _Funds,
-    _replay,
-    _require_funds_holder,
-    _stamp,
-    lock_account,
-    lot_expires_at,
-    request_fingerprint,
-    to_amount,
-)
-
-
-def _run_once(*, actor: Actor, key: str | None, operation: str, params: dict, work) -> Transaction:
-    """Run `work` atomically (joining the caller's transaction if any), at most once per (caller, key)."""
-    durable = not connection.in_atomic_block
-    if not key:
-        with transaction.atomic(durable=durable):
-            return work()
-    _check_key(key)
-    fingerprint = request_fingerprint(operation, params)
-    with transaction.atomic(durable=durable):
-        record_id = _claim_key(actor.caller, key, operation, fingerprint)
-        if record_id is None:
-            return _replay(IdempotencyRecord.objects.get(caller=actor.caller, key=key), operation, fingerprint)
-        result = work()
-        IdempotencyRecord.objects.filter(pk=record_id).update(result_model="transaction", result_id=str(result.pk))
-        return result
+from ..errors import InvalidOperation
+from ..locks import lock_account
+from ..models import ZERO, Account, LotSource, Posting, SystemAccount, Transaction, TransactionKind
+from ..money import Actor, to_amount
+from .book import Book, Entry, stamp
+from .idempotency import run_idempotent
+from .limits import require_funds_holder
+from .lots import Funds, lot_expires_at
 
 
 def _tax_amounts(tax_lines) -> list[tuple[str, Decimal]]:
@@ -80,24 +43,24 @@ def purchase_settle(*, actor: Actor, account: Account, amount: Decimal | str, ta
     """
     amount = to_amount(amount)
     taxes = _tax_amounts(tax_lines)
-    _require_funds_holder(account)
+    require_funds_holder(account)
     total = amount + sum((tax for _, tax in taxes), ZERO)
 
     def work():
         locked = lock_account(account.pk)
         organization = locked.organization
         currency = organization.currency
-        book = _Book(_stamp(at))
+        book = Book(stamp(at), "purchase_settle")
         expires_at = lot_expires_at(book.at, organization.purchase_expires_in, organization.tz)
-        lot = _Funds(locked, book, actor).receive(amount, expires_at=expires_at, source=LotSource.PURCHASE,
-                                                  actor=actor, purchase_order=reference, comment=memo)
+        lot = Funds(locked, book, actor).receive(amount, expires_at=expires_at, source=LotSource.PURCHASE,
+                                                 actor=actor, purchase_order=reference, comment=memo)
         locked.balance += amount
         txn = Transaction(
             organization_id=organization.pk, account=locked, kind=TransactionKind.PURCHASE, currency=currency,
             amount=amount, created_at=book.at, lot=lot, reference=reference, memo=memo,
             metadata={**(metadata or {}), "expires_in": organization.purchase_expires_in, "total": str(total),
                       "tax_lines": [{"name": name, "amount": str(tax)} for name, tax in taxes]},
-            **_actor_fields(actor))
+            **actor.actor_fields())
         postings = [
             Posting(account=locked, amount=amount, balance_after=locked.balance, created_at=book.at),
             Posting(system_account=book.system(SystemAccount.Code.PAYMENTS_CLEARING, currency), amount=-total,
@@ -105,12 +68,12 @@ def purchase_settle(*, actor: Actor, account: Account, amount: Decimal | str, ta
         ]
         postings += [Posting(system_account=book.system(SystemAccount.Code.TAX_PAYABLE, currency), amount=tax,
                              created_at=book.at) for _, tax in taxes if tax > 0]
-        book.entries.append(_Entry(txn, postings))
+        book.entries.append(Entry(txn, postings))
         book.flush(locked)
         return txn
 
-    return _run_once(actor=actor, key=idempotency_key, operation="purchase_settle", work=work,
-                     params={"account": account, "amount": amount, "tax_lines": taxes, "reference": reference})
+    return run_idempotent(actor=actor, key=idempotency_key, operation="purchase_settle", work=work, joins_caller=True,
+                          params={"account": account, "amount": amount, "tax_lines": taxes, "reference": reference})
 
 
 def invoice_outstanding(invoice: Transaction) -> Decimal:
@@ -143,13 +106,13 @@ def invoice_payment_record(*, actor: Actor, invoice: Transaction, amount: Decima
             raise InvalidOperation(f"At most {outstanding} is outstanding on this invoice.",
                                    errors={"amount": [f"At most {outstanding} is outstanding on this invoice."]})
         currency = locked.organization.currency
-        book = _Book(_stamp(at))
+        book = Book(stamp(at), "invoice_payment_record")
         txn = Transaction(
             organization_id=locked.organization_id, account=locked, kind=TransactionKind.PAYMENT, currency=currency,
             amount=amount, created_at=book.at, reference=reference, memo=memo, period=invoice.period,
             metadata={"invoice": str(invoice.pk), "received_on": str(received_on or book.at.date())},
-            **_actor_fields(actor))
-        book.entries.append(_Entry(txn, [
+            **actor.actor_fields())
+        book.entries.append(Entry(txn, [
             Posting(system_account=book.system(SystemAccount.Code.RECEIVABLES, currency), amount=amount,
                     created_at=book.at),
             Posting(system_account=book.system(SystemAccount.Code.PAYMENTS_CLEARING, currency), amount=-amount,
@@ -158,6 +121,6 @@ def invoice_payment_record(*, actor: Actor, invoice: Transaction, amount: Decima
         book.flush()
         return txn
 
-    return _run_once(actor=actor, key=idempotency_key, operation="invoice_payment_record", work=work,
-                     params={"invoice": invoice, "amount": amount, "reference": reference,
-                             "received_on": str(received_on or "")})
+    return run_idempotent(actor=actor, key=idempotency_key, operation="invoice_payment_record", work=work,
+                          joins_caller=True, params={"invoice": invoice, "amount": amount, "reference": reference,
+                                                     "received_on": str(received_on or "")})

@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0009 applied, kept as it was. The current definitions are in ledger/sql/.
 -- Cheaper balance check: postings are checked once per INSERT statement (a transition table holds
 -- the new rows) instead of once per posting at commit. Every transaction's postings are written in
 -- one statement by ledger.services, so each statement sees whole transactions; postings added later

@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0003 applied, kept as it was. The current definitions are in ledger/sql/.
 -- Ledger guards on SQLite (the zero-setup local database): append-only transactions and postings.
 
 -- forward

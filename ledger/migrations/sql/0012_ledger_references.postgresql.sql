@@ -1,3 +1,4 @@
+-- Frozen: the SQL migration 0012 applied, kept as it was. The current definitions are in ledger/sql/.
 -- References of ledger rows checked once per INSERT statement instead of once per row.
 --
 -- A foreign key checks each inserted row on its own (one locking lookup per reference per row: seven

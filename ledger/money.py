@@ -1,0 +1,156 @@
+"""Money in one place: who acts, amount and quantity parsing, rounding, and the one formatter for people and files.
+
+`money` is the one formatter of amounts (Babel: the currency's symbol, grouping and minor units, so
+INR -12200.8365 shows as -₹12,200.84). `rate` keeps the precision a unit price needs (₹0.0079), and
+`plain_decimal` writes a CSV cell with a fixed number of places per column. Templates reach them
+through the `money`, `rate` and `unit_price` filters.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from babel.numbers import format_currency, get_currency_precision
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from .currencies import minor_unit
+from .errors import InvalidOperation
+
+ZERO = Decimal("0")
+QUANTUM = Decimal("0.000001")  # every amount has 6 decimal places
+MAX_AMOUNT = Decimal(10) ** 14  # 14 digits before the point (the columns hold 20 digits, 6 after it)
+LOCALE = "en"
+RATE_PLACES = 6  # amounts are stored with 6 decimal places
+CSV_AMOUNT_PLACES = 6
+EMPTY = "—"
+
+# An amount as text: ASCII digits only (str.isdigit and \d also accept "１２" and other scripts' digits),
+# an optional minus and decimal point, nothing around it.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+AMOUNT_EXAMPLE = 'Enter a decimal amount such as "12.5".'
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does an operation: a user (staff, org admin) or a service (token name)."""
+
+    user: AbstractBaseUser | None = None
+    service: str = ""
+    token_id: int | None = None
+
+    @property
+    def caller(self) -> str:
+        """The scope of idempotency keys: one namespace per token, user or named service."""
+        if self.token_id is not None:
+            return f"token:{self.token_id}"
+        if self.user is not None:
+            return f"user:{self.user.pk}"
+        return f"service:{self.service or 'system'}"
+
+    @property
+    def user_id(self):
+        return self.user.pk if self.user is not None else None
+
+    @property
+    def label(self) -> str:
+        return str(self.user) if self.user is not None else (self.service or "system")
+
+    @property
+    def service_label(self) -> str:
+        """The service name recorded next to a row when no user acted ("" when a user did)."""
+        return "" if self.user is not None else self.label
+
+    def actor_fields(self) -> dict:
+        """The `actor_user` / `actor_service` columns of transactions and limit changes."""
+        return {"actor_user": self.user, "actor_service": self.service_label}
+
+    def creator_fields(self) -> dict:
+        """The `created_by` / `created_by_service` columns of lots and holds."""
+        return {"created_by": self.user, "created_by_service": self.service_label}
+
+
+SYSTEM = Actor(service="system")
+
+
+def to_amount(value: Any, *, field: str = "amount", positive: bool = True, allow_zero: bool = False) -> Decimal:
+    """Parse an amount: a Decimal, an int or an ASCII decimal string, at most 6 decimal places.
+
+    Floats are refused (no float ever touches an amount), and so are exponents, spaces around the
+    text and non-ASCII digits. With `positive` the amount must be above zero (or zero with `allow_zero`).
+    """
+    if isinstance(value, float | bool):
+        raise InvalidOperation(errors={field: ["Amounts must be decimal strings, not floating-point numbers."]})
+    if isinstance(value, str):
+        if not AMOUNT_TEXT.fullmatch(value):
+            raise InvalidOperation(errors={field: [AMOUNT_EXAMPLE]})
+        amount = Decimal(value)
+    elif isinstance(value, Decimal | int):
+        amount = Decimal(value)
+    else:
+        raise InvalidOperation(errors={field: [AMOUNT_EXAMPLE]})
+    if not amount.is_finite():
+        raise InvalidOperation(errors={field: [AMOUNT_EXAMPLE]})
+    if amount.copy_abs() >= MAX_AMOUNT:
+        raise InvalidOperation(errors={field: ["The amount is too large."]})
+    if amount != amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):
+        raise InvalidOperation(errors={field: ["At most 6 decimal places are allowed."]})
+    if positive and (amount < 0 or (amount == 0 and not allow_zero)):
+        raise InvalidOperation(errors={field: ["The amount must be greater than zero." if not allow_zero
+                                               else "The amount must not be negative."]})
+    return amount.quantize(QUANTUM)
+
+
+def to_quantity(value: Any, *, field: str = "quantity", maximum: int | None = None) -> int:
+    """Parse a quantity: a whole number (an int, not a string, a float or a bool) of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidOperation(errors={field: ["The quantity must be a whole number greater than or equal to 1."]})
+    if maximum is not None and value > maximum:
+        raise InvalidOperation(errors={field: [f"The quantity must be at most {maximum:,}."]})
+    return value
+
+
+def charge_amount(unit_price: Decimal, quantity: int) -> Decimal:
+    """unit price x quantity, rounded half-up to 6 places."""
+    return (Decimal(unit_price) * quantity).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def unit_price_of(amount: Decimal, quantity: int) -> Decimal:
+    """The unit price of a fixed amount spread over `quantity` units, rounded half-up to 6 places."""
+    return (amount / quantity).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def _decimal(amount) -> Decimal | None:
+    if amount is None or amount == "":
+        return None
+    return amount if isinstance(amount, Decimal) else Decimal(str(amount))
+
+
+def money(amount, currency: str) -> str:
+    """An amount for people (screens, emails, messages): its currency symbol and grouping, rounded half-up to
+    the currency's minor unit (INR -12200.8365 -> -₹12,200.84, never "-₹0.00"); None is an em dash."""
+    value = _decimal(amount)
+    if value is None:
+        return EMPTY
+    value = value.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+    if value == 0:
+        value = abs(value)  # never "-₹0.00"
+    return format_currency(value, currency, locale=LOCALE)
+
+
+def rate(amount, currency: str) -> str:
+    """A unit price: its currency symbol, at least the minor digits and as many more as it has (₹0.0079)."""
+    value = _decimal(amount)
+    if value is None:
+        return EMPTY
+    digits = get_currency_precision(currency)
+    pattern = "¤#,##0." + "0" * digits + "#" * max(0, RATE_PLACES - digits)
+    return format_currency(value, currency, locale=LOCALE, format=pattern, currency_digits=False)
+
+
+def plain_decimal(amount, places: int = CSV_AMOUNT_PLACES) -> str:
+    """A CSV cell: a plain decimal with exactly `places` places (13075 -> 13075.000000); empty for None."""
+    value = _decimal(amount)
+    if value is None:
+        return ""
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
