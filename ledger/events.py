@@ -6,9 +6,10 @@ from django.dispatch import Signal
 # amount or available credit changed. Receivers must be cheap (enqueue work); send_robust keeps them apart.
 balances_changed = Signal()
 
-# Sent after the commit of a money operation with `operation` (the service's name, e.g. "charge_create")
-# and `movements`: a list of Movement, one per transaction written (or one per currency for a set-based
-# expiry, with its count). For metrics: counts and sums by kind, channel and traffic. Cheap receivers only.
+# Sent after the commit of a money operation with `operation` (the service's name, e.g. "charge_create"),
+# `idempotency_key` (the caller's key, or None) and `movements`: a list of ledger.services.book.Movement,
+# one per transaction written (kind, amount, currency, channel, traffic, account, org, actor), or one per
+# currency for a set-based expiry, with its count. For metrics and logs (ops): cheap receivers only.
 money_moved = Signal()
 
 # Sent when a money operation is refused by a rule (nothing was written), with `operation`, `account_id`

@@ -22,14 +22,17 @@ def actor_label(actor) -> str:
 
 
 def money_action_log(*, kind: str, organization_id, account_id, amount, currency: str = "",
-                     idempotency_key: str | None = None, actor=None, transaction_id=None) -> None:
+                     idempotency_key: str | None = None, actor=None, transaction_id=None, count: int = 1) -> None:
     """One line per money action: org, account, amount, kind, idempotency key and actor (never a token).
 
-    Meant to be connected to the ledger's `money_moved` event; amounts are logged as decimal strings.
+    Connected to the ledger's `money_moved` event (ops.signals); amounts are logged as decimal strings. A
+    set-based expiry is one line per currency with the number of lots it expired (`count`).
     """
-    money_logger.info("money_moved", kind=kind, organization=str(organization_id), account=str(account_id),
-                      amount=str(amount), currency=currency, idempotency_key=idempotency_key,
-                      actor=actor_label(actor), transaction=str(transaction_id) if transaction_id else None)
+    money_logger.info("money_moved", kind=kind, organization=str(organization_id) if organization_id else None,
+                      account=str(account_id) if account_id else None, amount=str(amount), currency=currency,
+                      idempotency_key=idempotency_key, actor=actor_label(actor),
+                      transaction=str(transaction_id) if transaction_id else None,
+                      **({"count": count} if count != 1 else {}))
 
 
 def request_finished_fields(sender, request, logger, response, log_kwargs, **kwargs) -> None:

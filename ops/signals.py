@@ -1,11 +1,17 @@
-"""Signal wiring of the ops app: request line fields, Celery task timings, money metrics at zero."""
+"""Signal wiring of the ops app: request line fields, Celery task timings, money metrics at zero, and the
+ledger's money_moved event (charges counted, one log line per money action)."""
 
 import time
 
 from celery.signals import task_postrun, task_prerun, worker_init
 from django_structlog import signals as structlog_signals
 
+from ledger.events import money_moved
+
 from . import logs, metrics
+
+# What counts as a charge in the charge metrics: a charge, and the capture of a hold (the charge of a hold).
+CHARGE_KINDS = ("charge", "hold_capture")
 
 _task_started: dict[str, float] = {}
 
@@ -24,6 +30,22 @@ def _worker_init(**kwargs) -> None:
     metrics.worker_exporter_start()
 
 
+def _money_moved(sender, operation: str, movements: list, idempotency_key: str | None = None, **kwargs) -> None:
+    """Receiver of ledger.events.money_moved (after the commit): charges counted, every movement logged.
+
+    Refusals, replays and batch sizes are counted from the API's answers (ops.middleware), not here: a
+    replay moves no money and sends no event, and a refusal is counted once, where the contract names it.
+    """
+    for movement in movements:
+        if movement.kind in CHARGE_KINDS:
+            metrics.charge_recorded(channel=movement.channel, traffic=movement.traffic, amount=movement.amount,
+                                    currency=movement.currency)
+        logs.money_action_log(kind=movement.kind, organization_id=movement.organization_id,
+                              account_id=movement.account_id, amount=movement.amount, currency=movement.currency,
+                              idempotency_key=idempotency_key, actor=movement.actor,
+                              transaction_id=movement.transaction_id, count=movement.count)
+
+
 def connect() -> None:
     """Connect the receivers (called once from OpsConfig.ready)."""
     structlog_signals.bind_extra_request_finished_metadata.connect(logs.request_finished_fields,
@@ -31,4 +53,5 @@ def connect() -> None:
     task_prerun.connect(_task_prerun, dispatch_uid="ops.task_prerun", weak=False)
     task_postrun.connect(_task_postrun, dispatch_uid="ops.task_postrun", weak=False)
     worker_init.connect(_worker_init, dispatch_uid="ops.worker_init", weak=False)
+    money_moved.connect(_money_moved, dispatch_uid="ops.money_moved", weak=False)
     metrics.money_metrics_initialize()

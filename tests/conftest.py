@@ -14,6 +14,15 @@ def pytest_configure(config):
         raise pytest.UsageError(f"CI must run the tests on PostgreSQL, not {engine}: set DATABASE_URL.")
 
 
+@pytest.fixture(autouse=True)
+def _system_account_ids_forgotten():
+    """On-commit callbacks a test executes cache ids of system accounts its rollback then removes: forget them."""
+    yield
+    from ledger.services import forget_system_accounts  # Django is set up only once the session starts
+
+    forget_system_accounts()
+
+
 @pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":

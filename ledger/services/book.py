@@ -14,6 +14,7 @@ from ..events import balances_changed, money_moved, money_refused
 from ..models import Account, CreditLot, Posting, SystemAccount, Transaction
 from ..money import Actor
 from . import writer
+from .idempotency import running_key
 
 # (code, currency) -> system account id, filled only after the row is known committed. System accounts
 # are never deleted (postings protect them); ledger/apps.py clears this when a test flushes the tables.
@@ -56,23 +57,30 @@ class Movement:
     count: int = 1
     account_id: Any = None
     transaction_id: int | None = None
+    organization_id: Any = None
+    actor: Actor | None = None
 
     @classmethod
     def of(cls, txn: Transaction) -> "Movement":
+        actor = Actor(user=txn.actor_user, service=txn.actor_service)  # the user instance the service was given: no query
         return cls(kind=txn.kind, currency=txn.currency, amount=txn.amount, channel=txn.channel,
-                   traffic=txn.traffic, account_id=txn.account_id, transaction_id=txn.pk)
+                   traffic=txn.traffic, account_id=txn.account_id, transaction_id=txn.pk,
+                   organization_id=txn.organization_id, actor=actor)
 
 
-def publish_after_commit(operation: str, account_ids, transactions=(), movements=()) -> None:
-    """After the commit: balances_changed for the funding accounts, money_moved for what moved."""
-    transaction.on_commit(partial(_publish, operation, list(account_ids), list(transactions), list(movements)))
+def publish_after_commit(operation: str, account_ids, transactions=(), movements=(),
+                         idempotency_key: str | None = None) -> None:
+    """After the commit: balances_changed for the funding accounts, money_moved for what moved (with the
+    idempotency key of the operation: the one given, else the one run_idempotent is running)."""
+    key = idempotency_key or running_key()
+    transaction.on_commit(partial(_publish, operation, list(account_ids), list(transactions), list(movements), key))
 
 
-def _publish(operation: str, account_ids: list, transactions: list, movements: list) -> None:
+def _publish(operation: str, account_ids: list, transactions: list, movements: list, key: str | None) -> None:
     if account_ids:
         balances_changed.send_robust(sender=Account, account_ids=account_ids)
     if (transactions or movements) and money_moved.has_listeners():
-        money_moved.send_robust(sender=Transaction, operation=operation,
+        money_moved.send_robust(sender=Transaction, operation=operation, idempotency_key=key,
                                 movements=[*movements, *(Movement.of(txn) for txn in transactions)])
 
 

@@ -72,7 +72,7 @@ def charge_in_database(*, actor: Actor, account: Account, funding: Account, attr
     txn.funding_account.balance, txn.funding_account.held = balance_after, held
     expired = [Movement(kind=TransactionKind.EXPIRY, currency=currency, amount=expired_amount, count=expired_lots,
                         account_id=funding.pk)] if expired_lots else []
-    publish_after_commit("charge_create", [funding.pk], [txn], expired)
+    publish_after_commit("charge_create", [funding.pk], [txn], expired, idempotency_key=key)
     return txn
 
 

@@ -114,8 +114,8 @@ def _expire_chunk(ids: list, at: datetime, actor: Actor) -> int:
         transactions, postings, lots, by_currency = cursor.fetchone()
         if postings != 2 * transactions or lots != transactions:  # pragma: no cover - guarded by triggers too
             raise IntegrityError(f"expiry wrote {transactions} transactions, {postings} postings, {lots} lots")
-        movements = [Movement(kind=TransactionKind.EXPIRY, currency=currency, amount=Decimal(total), count=int(count))
-                     for currency, count, total in (row.split(" ") for row in by_currency or [])]
+        movements = [Movement(kind=TransactionKind.EXPIRY, currency=currency, amount=Decimal(total), count=int(count),
+                              actor=actor) for currency, count, total in (row.split(" ") for row in by_currency or [])]
         publish_after_commit("lots_expire", ids, movements=movements)
         return transactions
 

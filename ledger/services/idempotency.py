@@ -8,6 +8,7 @@ response on the key's record after the first run and answers a retry with it.
 import hashlib
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,14 @@ from ..money import Actor
 from .results import BatchResult
 
 RESULT_MODELS = {"transaction": Transaction, "hold": Hold, "organization": Organization, "account": Account}
+
+# The key of the operation running in this thread or task, for the events it publishes (ledger.events.money_moved).
+_running_key: ContextVar[str | None] = ContextVar("ledger_idempotency_key", default=None)
+
+
+def running_key() -> str | None:
+    """The idempotency key of the money operation running now (None without one)."""
+    return _running_key.get()
 
 
 def _normalize(value: Any) -> Any:
@@ -73,7 +82,11 @@ def run_idempotent(*, actor: Actor, key: str | None, operation: str, params: dic
         record_id = claim_key(actor.caller, key, operation, fingerprint)
         if record_id is None:
             return replay(IdempotencyRecord.objects.get(caller=actor.caller, key=key), operation, fingerprint)
-        result = work()
+        token = _running_key.set(key)
+        try:
+            result = work()
+        finally:
+            _running_key.reset(token)
         if isinstance(result, BatchResult):
             outcome = {"result_model": "batch", "result_data": result.to_record()}
         else:

@@ -8,10 +8,9 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 
 from alerts import jobs, services
-from alerts.alert_checks import pending_key
+from alerts.alert_checks import check_account_alerts, pending_key
 from alerts.models import AccountAlertState, AlertSettings, Notification
 from alerts.selectors import alert_check_due, stale_alert_accounts
-from alerts.alert_checks import check_account_alerts
 from ledger import services as ledger
 from ledger.services import SYSTEM
 from tests.factories import funded_account

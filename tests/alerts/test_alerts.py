@@ -14,6 +14,7 @@ from django.template import Context, Template
 from django.utils import timezone
 
 from alerts import alert_checks, jobs
+from alerts.alert_checks import check_account_alerts, pending_key
 from alerts.models import (
     AccountAlertState,
     AlertSettings,
@@ -27,7 +28,6 @@ from alerts.models import (
 )
 from alerts.selectors import alert_settings_for
 from alerts.services import account_alerts_check, alert_settings_get_or_create
-from alerts.alert_checks import check_account_alerts, pending_key
 from ledger import services
 from ledger.models import CreditLot
 from tests.factories import SYSTEM, funded_account, make_org, make_subaccount

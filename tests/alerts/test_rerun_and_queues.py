@@ -13,8 +13,8 @@ from alerts import jobs
 from alerts.models import LotExpiryWarning, Notification
 from creditsite.celery import app
 from ledger import services
-from ledger.services import expiry
 from ledger.models import Account, CreditLot, Hold, Posting, Transaction
+from ledger.services import expiry
 from tests.api.helpers import with_rate_card
 from tests.factories import SYSTEM, funded_account, make_org
 

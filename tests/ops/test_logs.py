@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from creditsite.logs import logging_config, scrub, scrub_text
+from ledger import services
 from ops.logs import money_action_log
 from tests.api.helpers import token_client
 from tests.factories import UserFactory, funded_account
@@ -95,6 +96,22 @@ def test_money_actions_log_their_fields_and_never_a_token(logs, service_actor):
                                        "actor", "transaction")} == {
         "kind": "charge", "organization": "org-1", "account": "acc-1", "amount": "12.500000", "currency": "INR",
         "idempotency_key": "campaign-42-msg-7", "actor": "service:campaign-engine", "transaction": "9"}
+
+
+def test_a_service_charge_logs_its_money_action_after_the_commit(logs, service_actor, money_path,
+                                                               django_capture_on_commit_callbacks):
+    """The ledger's money_moved event, connected in ops.signals, writes the line (with the caller's key)."""
+    account = funded_account("10")
+    with django_capture_on_commit_callbacks(execute=True):
+        txn = services.charge_create(actor=service_actor, account=account, channel="sms", quantity=2,
+                                     unit_price="0.25", idempotency_key="campaign-42-msg-8")
+        assert not [line for line in logs.all() if line["event"] == "money_moved"]  # nothing before the commit
+    [line] = [line for line in logs.all() if line["event"] == "money_moved"]
+    assert {key: line[key] for key in ("kind", "organization", "account", "amount", "currency", "idempotency_key",
+                                       "actor", "transaction")} == {
+        "kind": "charge", "organization": str(account.organization_id), "account": str(account.pk),
+        "amount": "0.500000", "currency": "INR", "idempotency_key": "campaign-42-msg-8",
+        "actor": "service:campaign-engine", "transaction": str(txn.pk)}
 
 
 def test_secrets_are_scrubbed_from_log_lines(logs):

@@ -12,10 +12,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from alerts.models import WebhookDelivery, WebhookEndpoint
+from ledger import services
 from ops import metrics
 from ops.models import LedgerCheckRun
 from tests.api.helpers import token_client, with_rate_card
-from tests.factories import funded_account, make_org
+from tests.factories import SYSTEM, funded_account, make_org
 
 from .conftest import TOKEN, value
 
@@ -74,7 +75,31 @@ def test_recorders_feed_the_money_metrics(scrape):
         before, "creditsite_charge_lock_wait_seconds_count") + 1
 
 
-def test_api_refusals_replays_and_batch_sizes_are_counted(scrape):
+@pytest.mark.usefixtures("money_path")
+def test_a_service_level_charge_shows_in_the_charge_counters_after_its_commit(
+        scrape, django_capture_on_commit_callbacks):
+    """The ledger's money_moved event feeds the charge metrics (ops.signals), on both money paths."""
+    account = funded_account("100")
+    labels = {"channel": "whatsapp", "traffic": "promotional"}
+    before = scrape()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.charge_create(actor=SYSTEM, account=account, channel="whatsapp", quantity=3, unit_price="0.5",
+                               traffic="promotional")
+        services.credits_grant(actor=SYSTEM, account=account, amount="5")  # money moved, but not a charge
+        assert value(scrape(), "creditsite_charges_total", **labels) == value(before, "creditsite_charges_total",
+                                                                              **labels)  # not before the commit
+    with django_capture_on_commit_callbacks(execute=True):
+        hold = services.hold_create(actor=SYSTEM, account=account, amount="2")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.hold_capture(actor=SYSTEM, hold=hold, amount="2", channel="whatsapp")
+    after = scrape()
+    assert value(after, "creditsite_charges_total", **labels) == value(
+        before, "creditsite_charges_total", **labels) + 2  # the charge and the hold's capture
+    assert value(after, "creditsite_charged_amount_total", currency="INR", **labels) == pytest.approx(value(
+        before, "creditsite_charged_amount_total", currency="INR", **labels) + 3.5)
+
+
+def test_api_refusals_replays_and_batch_sizes_are_counted(scrape, django_capture_on_commit_callbacks):
     account = funded_account("1")
     with_rate_card(account.organization)
     client = token_client(["charge"])
@@ -83,14 +108,17 @@ def test_api_refusals_replays_and_batch_sizes_are_counted(scrape):
                                               "recipient": "+919812345678", "traffic": "promotional"},
                           format="json", HTTP_IDEMPOTENCY_KEY="too-much")
     assert refused.status_code == 402
-    first = client.post("/api/v1/charges", {"account": str(account.pk), "channel": "email"}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="once")
-    again = client.post("/api/v1/charges", {"account": str(account.pk), "channel": "email"}, format="json",
-                        HTTP_IDEMPOTENCY_KEY="once")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post("/api/v1/charges", {"account": str(account.pk), "channel": "email"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="once")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post("/api/v1/charges", {"account": str(account.pk), "channel": "email"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY="once")
     assert (first.status_code, again.status_code, again["Idempotent-Replayed"]) == (201, 201, "true")
-    batch = client.post("/api/v1/charges/batch", {"account": str(account.pk), "items": [
-        {"channel": "email"}, {"channel": "sms", "quantity": 100, "traffic": "promotional"}]},
-        format="json", HTTP_IDEMPOTENCY_KEY="batch")
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = client.post("/api/v1/charges/batch", {"account": str(account.pk), "items": [
+            {"channel": "email"}, {"channel": "sms", "quantity": 100, "traffic": "promotional"}]},
+            format="json", HTTP_IDEMPOTENCY_KEY="batch")
     assert batch.status_code == 200
     after = scrape()
 
@@ -100,6 +128,8 @@ def test_api_refusals_replays_and_batch_sizes_are_counted(scrape):
     assert grew("creditsite_charge_refusals_total", code="insufficient_credits") == 2  # the charge and an item
     assert grew("creditsite_idempotent_replays_total", endpoint="api-charges") == 1
     assert grew("creditsite_charge_batch_size_count") == 1 and grew("creditsite_charge_batch_size_sum") == 2
+    # counted once each: the first email charge and the batch's email item; the replay moved nothing
+    assert grew("creditsite_charges_total", channel="email", traffic="promotional") == 2
 
 
 def test_ledger_check_result_and_age(scrape):
