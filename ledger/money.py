@@ -126,15 +126,20 @@ def _decimal(amount) -> Decimal | None:
     return amount if isinstance(amount, Decimal) else Decimal(str(amount))
 
 
-def money(amount, currency: str) -> str:
-    """An amount for people (screens, emails, messages): its currency symbol and grouping, rounded half-up to
-    the currency's minor unit (INR -12200.8365 -> -₹12,200.84, never "-₹0.00"); None is an em dash."""
+def money(amount, currency: str, *, code: bool = False) -> str:
+    """An amount for people (screens, emails, messages, PDFs): its currency symbol and grouping, rounded half-up
+    to the currency's minor unit (INR -12200.8365 -> -₹12,200.84, never "-₹0.00"); None is an em dash.
+
+    With `code`, the ISO code instead of the symbol (INR 1,180.00), for fonts that lack the symbol.
+    """
     value = _decimal(amount)
     if value is None:
         return EMPTY
     value = value.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
     if value == 0:
         value = abs(value)  # never "-₹0.00"
+    if code:
+        return format_currency(value, currency, locale=LOCALE, format="¤¤ #,##0.00", currency_digits=True)
     return format_currency(value, currency, locale=LOCALE)
 
 

@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from ledger.money import money
+
 from .conf import Seller, plain, states
 from .models import InvoiceSequence, TopUp
 
@@ -42,8 +44,8 @@ def latin1(text) -> str:
 
 
 def amount_text(amount: Decimal, currency: str) -> str:
-    """INR 1,180.00: the currency code rather than a symbol the core font lacks."""
-    return f"{currency} {format_decimal(amount, format='#,##0.00', locale='en')}"
+    """INR 1,180.00: the currency code rather than a symbol the core font lacks (ledger.money.money)."""
+    return money(amount, currency, code=True)
 
 
 def _state_name(country: str, state: str) -> str:

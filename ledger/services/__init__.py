@@ -45,11 +45,12 @@ from .transfers import transfer_create
 _Book, _Funds, _Entry = Book, Funds, Entry
 
 __all__ = [
-    "DEFAULT_EXPIRES_IN", "EXPIRY_MONTHS", "SYSTEM", "Actor", "BatchItemResult", "BatchResult", "Book",
-    "ChargeRequest", "Entry", "Funds", "PricedCharge", "account_create", "billing_period", "charge_amount",
-    "charge_batch", "charge_create", "credit_limit_set", "credit_limits_expire", "credits_grant", "credits_remove",
-    "forget_system_accounts", "hold_capture", "hold_create", "hold_release", "holds_expire",
-    "idempotency_keys_purge", "invoice_outstanding", "invoice_payment_record", "lock_account", "lock_accounts", "lot_expires_at", "lots_expire", "month_close_due",
-    "organization_create", "organization_update", "postpaid_month_close", "purchase_settle", "request_fingerprint", "run_idempotent",
+    "Actor", "BatchItemResult", "BatchResult", "Book", "ChargeRequest", "DEFAULT_EXPIRES_IN", "EXPIRY_MONTHS",
+    "Entry", "Funds", "PricedCharge", "SYSTEM", "account_create", "billing_period", "charge_amount",
+    "charge_batch", "charge_create", "credit_limit_set", "credit_limits_expire", "credits_grant",
+    "credits_remove", "forget_system_accounts", "hold_capture", "hold_create", "hold_release", "holds_expire",
+    "idempotency_keys_purge", "invoice_outstanding", "invoice_payment_record", "lock_account",
+    "lock_accounts", "lot_expires_at", "lots_expire", "month_close_due", "organization_create",
+    "organization_update", "postpaid_month_close", "purchase_settle", "request_fingerprint", "run_idempotent",
     "stamp", "system_account", "to_amount", "transfer_create", "uses_charge_function",
 ]

@@ -27,6 +27,13 @@ def test_money_shows_the_currency_symbol_and_its_minor_units(amount, currency, s
     assert money(None if amount is None else Decimal(amount), currency) == shown
 
 
+def test_money_with_the_iso_code_for_fonts_without_the_symbol():
+    assert money(Decimal("1180"), "INR", code=True) == "INR 1,180.00"
+    assert money(Decimal("1234.5"), "JPY", code=True) == "JPY 1,235"
+    assert money(Decimal("1.2345"), "KWD", code=True) == "KWD 1.235"
+    assert money(Decimal("-0.001"), "USD", code=True) == "USD 0.00"
+
+
 def test_rates_keep_the_precision_a_unit_price_needs():
     assert rate(Decimal("0.007900"), "USD") == "$0.0079"
     assert rate(Decimal("0.250000"), "INR") == "₹0.25"
