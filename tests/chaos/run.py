@@ -173,7 +173,9 @@ class World:
         self.worker = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "creditsite", "worker", "-Q", "jobs,alerts,webhooks,payments,default",
              "-c", "2", "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO"],
-            cwd=ROOT, env=self.env(CONN_MAX_AGE=0), stdout=self.worker_log, stderr=subprocess.STDOUT,
+            # INFO: the worker's "ready." line (and its broker reconnections) reach its log; the project's
+            # logging config (creditsite.logs, used by workers since the ops merge) filters them at WARNING.
+            cwd=ROOT, env=self.env(CONN_MAX_AGE=0, LOG_LEVEL="INFO"), stdout=self.worker_log, stderr=subprocess.STDOUT,
             start_new_session=True)
         wait_for(lambda: "ready." in path.read_text()[offset:], 60, "celery worker")
         if not getattr(self, "supervisor", None):
