@@ -13,6 +13,8 @@ from ledger import services
 from ledger.finance.panels import LandingPanel, landing_panels
 from tests.admin.conftest import user_with_role
 from tests.factories import make_org, make_subaccount
+from tests.payments.conftest import ensure_payment_defaults
+from tests.payments.helpers import start_top_up
 
 pytestmark = pytest.mark.django_db
 SYSTEM = services.SYSTEM
@@ -56,13 +58,25 @@ def test_finance_lands_on_totals_usage_expiries_top_ups_and_negatives_each_linki
     assert reverse("finance:org_ledger", args=[acme.pk]) in expiries and "₹987.66" in expiries
     negatives = re.search(r'id="negative-balances">.*?</table>', content, re.S).group(0)
     assert reverse("finance:account_ledger", args=[globex.master_account.pk]) in negatives
-    assert "Pending top-ups" in page and "payments app" in page  # the slot the payments app fills
+    pending = re.search(r'id="panel-pending_topups".*?</div>', content, re.S).group(0)
+    assert "No top-up is waiting for its payment." in pending  # the slot the payments app fills
     assert "-$12,200.8365" not in content and "987.655" not in content
+
+
+def test_the_pending_top_ups_slot_lists_top_ups_waiting_for_their_payment(client, orgs):
+    acme, _ = orgs
+    ensure_payment_defaults()
+    top_up = start_top_up(acme.master_account, amount="1000")
+    client.force_login(user_with_role("Finance", "fin"))
+    content = client.get(reverse("finance:index")).content.decode()
+    pending = re.search(r'id="panel-pending_topups".*?</div>', content, re.S).group(0)
+    assert f'data-top-up="{top_up.pk}"' in pending and "₹1,000.00" in pending and "₹1,180.00" in pending
 
 
 def test_a_registered_panel_fills_its_slot(client, orgs):
     panel = LandingPanel(slot="pending_topups", title="Pending top-ups", template="finance/_report_filters.html",
                          context=lambda user, organizations: {"count": organizations.count()})
+    installed = landing_panels._panels.get("pending_topups")
     landing_panels.register(panel)
     try:
         client.force_login(user_with_role("Finance", "fin"))
@@ -70,7 +84,7 @@ def test_a_registered_panel_fills_its_slot(client, orgs):
         slot = re.search(r'id="panel-pending_topups".*?</div>', content, re.S).group(0)
         assert "payments app" not in slot and "<form" in slot
     finally:
-        landing_panels._panels.pop("pending_topups")
+        landing_panels.register(installed)
 
 
 def test_expired_credits_across_orgs_show_the_lot_s_po_and_grant_date(client, orgs):
