@@ -135,3 +135,35 @@ def run_statements(forward: dict[str, list[str]], reverse: dict[str, list[str]])
         return apply
 
     return migrations.RunPython(run(forward), run(reverse))
+
+
+_kept_triggers: dict[str, list[tuple[str, str]]] = {}
+
+
+def sqlite_guards_rebuilt(*operations) -> list:
+    """Schema operations that rebuild ledger tables on SQLite, wrapped so that the guard triggers survive.
+
+    SQLite rebuilds a table for AddField with a default or a changed CHECK constraint, which drops the
+    table's triggers and fails on triggers of other tables that name it. The ledger's triggers are kept
+    aside and dropped before the operations and created again, exactly as they were, after them (in
+    either direction); PostgreSQL keeps its triggers across ALTER TABLE, so nothing runs there.
+    """
+
+    def keep(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ledger\\_%' "
+                           "ESCAPE '\\' ORDER BY name")
+            kept = cursor.fetchall()
+        _kept_triggers[schema_editor.connection.alias] = kept
+        for name, _ in kept:
+            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
+
+    def restore(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        for _, sql in _kept_triggers.pop(schema_editor.connection.alias, []):
+            schema_editor.execute(sql, params=None)
+
+    return [migrations.RunPython(keep, restore), *operations, migrations.RunPython(restore, keep)]

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from alerts.models import AlertSettings
-from alerts.selectors import is_low, low_credit_threshold, threshold_expression
+from alerts.selectors import is_low, low_condition, low_credit_threshold, threshold_expression
 from ledger import services
 from ledger.currencies import CURRENCIES
 from ledger.errors import IdempotencyConflict, LedgerError
@@ -51,6 +51,7 @@ from ledger.models import (
 from ledger.money import money
 from ledger.selectors import organizations_openable_by, organizations_search
 from ledger.services.limits import require_postpaid_limit
+from ledger.services.rules import is_blocked
 from ratecards.selectors import rate_card_current
 
 from .base import ServiceSavingAdmin
@@ -82,11 +83,11 @@ class BalanceStatusFilter(admin.SimpleListFilter):
     parameter_name = "balance"
 
     def lookups(self, request, model_admin):
-        return [("negative", "Negative balance"), ("low", "Low credit (below alert threshold)"),
+        return [("negative", "Negative balance"), ("low", "Low credit (at or below the alert threshold)"),
                 ("ok", "Healthy")]
 
     def queryset(self, request, queryset):
-        low = Q(m_available__lt=F("low_threshold")) | Q(m_available__lte=0)
+        low = low_condition("m_available", "low_threshold")
         if self.value() == "negative":
             return queryset.filter(m_balance__lt=0)
         if self.value() == "low":
@@ -118,7 +119,8 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "admins"]
+        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "spending_policy",
+                  "spending_floor", "admins"]
         help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
                       "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
 
@@ -235,6 +237,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                                        "credit_management_enabled", "admins"]})]
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme",
                                    "credit_management_enabled", "created_at"]}),
+                ("Spending policy", {"fields": ["spending_policy", "spending_floor"],
+                                     "description": "What may be spent when credits run short (docs/policies.md). "
+                                                    "Only platform staff change it; every change is in the history."}),
                 ("Org admins", {"fields": ["admins"], "classes": ["collapse"],
                                 "description": "Users who see and steer this org only (they need is_staff "
                                                "and the Org admin group to log in)."})]
@@ -243,7 +248,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         if obj is None:
             return []
         # the switch has its own action screen (logged, idempotent); the currency never changes
-        return [*self.readonly_fields, "currency", "credit_management_enabled"]
+        readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
+        if not self.can(request, "set_spending_policy"):
+            readonly += ["spending_policy", "spending_floor"]
+        return readonly
 
     def can(self, request, permission: str) -> bool:
         """Whether the user holds a ledger permission (the org itself is already scoped)."""
@@ -309,8 +317,8 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                 obj.pk, obj.wallet_id, obj.created_at = created.pk, created.wallet_id, created.created_at
                 obj._state.adding, obj._state.db = False, created._state.db
                 return
-            changes = {name: data[name] for name in ("name", "timezone", "payment_scheme")
-                       if name in form.changed_data}
+            editable = ("name", "timezone", "payment_scheme", "spending_policy", "spending_floor")
+            changes = {name: data[name] for name in editable if name in form.changed_data}
             if changes:
                 services.organization_update(actor=actor, organization=obj, **changes)
         except LedgerError as exc:  # the form's clean() pre-checks these; only a race lands here
@@ -340,6 +348,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "limit_expires_at": limit_expires,
             "held": money(master.held, cur), "available": money(available, cur),
             "low": is_low(available, threshold), "threshold": money(threshold, cur) if threshold > 0 else None,
+            "blocked": is_blocked(org, available), "floor": money(org.spending_floor, cur),
         }
         account_rows = [{
             "account": account, "url": reverse("admin:ledger_account_change", args=[account.pk]),

@@ -132,9 +132,9 @@ def apply_charge(*, book: Book, funds: Funds, attributed_to: Account | None, pri
     if hold is not None:
         require_active_hold(hold, at)
         from_hold = min(hold.remaining, priced.amount)
-    refusal = charge_refusal(traffic=priced.request.traffic, amount=priced.amount, excess=priced.amount - from_hold,
-                             available=locked.available(at), with_hold=hold is not None,
-                             currency=locked.organization.currency)
+    refusal = charge_refusal(organization=locked.organization, traffic=priced.request.traffic, amount=priced.amount,
+                             excess=priced.amount - from_hold, available=locked.available(at),
+                             with_hold=hold is not None)
     if refusal is not None:
         raise refusal
     if hold is not None and from_hold > 0:
