@@ -31,7 +31,7 @@ from .charges import (
 from .credits import credits_grant, credits_remove
 from .expiry import lots_expire
 from .holds import hold_create, hold_release, holds_expire
-from .idempotency import idempotency_keys_purge, request_fingerprint, run_idempotent
+from .idempotency import check_key, claim_key, idempotency_keys_purge, request_fingerprint, run_idempotent
 from .limits import credit_limit_set, credit_limits_expire
 from .lots import DEFAULT_EXPIRES_IN, EXPIRY_MONTHS, Funds, lot_expires_at
 from .month_close import billing_period, month_close_due, postpaid_month_close
@@ -39,12 +39,13 @@ from .organizations import account_create, organization_create, organization_upd
 from .results import BatchItemResult, BatchResult
 from .transfers import transfer_create
 
-# The names these classes had when ledger.services was one module (used by branches written against it).
-_Book, _Funds, _Entry = Book, Funds, Entry
+# Names these had when ledger.services was one module (other branches use them; they may switch to the new ones).
+_Book, _Funds, _Entry, _check_key, _claim_key = Book, Funds, Entry, check_key, claim_key
 
 __all__ = [
     "DEFAULT_EXPIRES_IN", "EXPIRY_MONTHS", "SYSTEM", "Actor", "BatchItemResult", "BatchResult", "Book",
     "ChargeRequest", "Entry", "Funds", "PricedCharge", "account_create", "billing_period", "charge_amount",
+    "check_key", "claim_key",
     "charge_batch", "charge_create", "credit_limit_set", "credit_limits_expire", "credits_grant", "credits_remove",
     "forget_system_accounts", "hold_capture", "hold_create", "hold_release", "holds_expire",
     "idempotency_keys_purge", "lock_account", "lock_accounts", "lot_expires_at", "lots_expire", "month_close_due",
