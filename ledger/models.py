@@ -72,8 +72,9 @@ class Organization(models.Model):
     credit_management_enabled = models.BooleanField(default=True)
     spending_policy = models.CharField(max_length=20, choices=SpendingPolicy.choices,
                                        default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
+                                       db_default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
                                        help_text="What may be spent when credits run short (changed by platform staff).")
-    spending_floor = MoneyField(default=ZERO, help_text="Stop when depleted: charges and holds are refused while "
+    spending_floor = MoneyField(default=ZERO, db_default=ZERO, help_text="Stop when depleted: charges and holds are refused while "
                                                         "available is at or below this (0 by default).")
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="administered_organizations",

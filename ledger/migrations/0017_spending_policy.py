@@ -42,22 +42,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalorganization',
             name='spending_floor',
-            field=models.DecimalField(decimal_places=6, default=Decimal('0'), help_text='Stop when depleted: charges and holds are refused while available is at or below this (0 by default).', max_digits=20),
+            field=models.DecimalField(decimal_places=6, default=Decimal('0'), db_default=Decimal('0'), help_text='Stop when depleted: charges and holds are refused while available is at or below this (0 by default).', max_digits=20),
         ),
         migrations.AddField(
             model_name='historicalorganization',
             name='spending_policy',
-            field=models.CharField(choices=[('promotional_must_fit', 'Promotional must fit (transactional never refused)'), ('all_must_fit', 'Every charge and hold must fit available'), ('stop_when_depleted', 'Stop when depleted (blocked at or below the floor)')], default='promotional_must_fit', help_text='What may be spent when credits run short (changed by platform staff).', max_length=20),
+            field=models.CharField(choices=[('promotional_must_fit', 'Promotional must fit (transactional never refused)'), ('all_must_fit', 'Every charge and hold must fit available'), ('stop_when_depleted', 'Stop when depleted (blocked at or below the floor)')], default='promotional_must_fit', db_default='promotional_must_fit', help_text='What may be spent when credits run short (changed by platform staff).', max_length=20),
         ),
         migrations.AddField(
             model_name='organization',
             name='spending_floor',
-            field=models.DecimalField(decimal_places=6, default=Decimal('0'), help_text='Stop when depleted: charges and holds are refused while available is at or below this (0 by default).', max_digits=20),
+            field=models.DecimalField(decimal_places=6, default=Decimal('0'), db_default=Decimal('0'), help_text='Stop when depleted: charges and holds are refused while available is at or below this (0 by default).', max_digits=20),
         ),
         migrations.AddField(
             model_name='organization',
             name='spending_policy',
-            field=models.CharField(choices=[('promotional_must_fit', 'Promotional must fit (transactional never refused)'), ('all_must_fit', 'Every charge and hold must fit available'), ('stop_when_depleted', 'Stop when depleted (blocked at or below the floor)')], default='promotional_must_fit', help_text='What may be spent when credits run short (changed by platform staff).', max_length=20),
+            field=models.CharField(choices=[('promotional_must_fit', 'Promotional must fit (transactional never refused)'), ('all_must_fit', 'Every charge and hold must fit available'), ('stop_when_depleted', 'Stop when depleted (blocked at or below the floor)')], default='promotional_must_fit', db_default='promotional_must_fit', help_text='What may be spent when credits run short (changed by platform staff).', max_length=20),
         ),
         migrations.AddConstraint(
             model_name='organization',
