@@ -47,7 +47,7 @@ class AlertSettings(models.Model):
 
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="alert_settings")
     low_credit_threshold = MoneyField(
-        help_text="Alert when available credits drop below this (INR 100, USD 5 by default).")
+        help_text="Alert when available credits reach this, at or below it (INR 100, USD 5 by default).")
     recipients = models.JSONField(default=list, blank=True, validators=[validate_recipients],
                                   help_text="Email addresses that receive alerts.")
     expiry_warning_days = models.PositiveIntegerField(

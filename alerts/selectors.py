@@ -69,8 +69,13 @@ def threshold_expression(account_ref: str = "pk", organization_prefix: str = "or
 
 
 def is_low(available: Decimal, threshold: Decimal) -> bool:
-    """Low credit: available below the threshold (or nothing left when there is no threshold)."""
-    return available < threshold if threshold > 0 else available <= 0
+    """Low credit: available has reached the threshold (at or below it; "when it reaches INR 100")."""
+    return available <= threshold
+
+
+def low_condition(available: str, threshold: str) -> Q:
+    """`is_low` as a queryset condition over an available and a threshold annotation."""
+    return Q(**{f"{available}__lte": F(threshold)})
 
 
 def recipients_for(organization: Organization, settings: AlertSettings | None = None) -> list[str]:

@@ -114,7 +114,7 @@ def account_alerts_check(*, account_id, at: datetime | None = None) -> list[Noti
             created.append(notification_create(
                 **common, kind=NotificationKind.LOW_BALANCE, level=NotificationLevel.WARNING,
                 title=f"Low credits on {account.name}",
-                message=f"Available credits on {account.name} are {money(available, currency)}, below the alert "
+                message=f"Available credits on {account.name} are {money(available, currency)}, at or below the alert "
                         f"threshold of {money(threshold, currency)}. Add credits to keep sending.",
                 data=_account_data(account, available, threshold), event=WebhookEvent.BALANCE_LOW))
         elif not low and state.low_balance:

@@ -192,6 +192,9 @@ def write_report(results) -> None:
             expiry.read_text(),
             "",
         ]
+    comparison = ROOT / "bench" / "redesign-comparison.md"
+    if comparison.exists():
+        lines += ["## Comparisons", "", comparison.read_text(), ""]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -31,6 +31,12 @@ class InsufficientCredits(LedgerError):
     default_detail = "Not enough credits available."
 
 
+class OrgBlocked(LedgerError):
+    code = "org_blocked"
+    status = 402
+    default_detail = "The organization is blocked until it recharges."
+
+
 class CreditManagementDisabled(LedgerError):
     code = "credit_management_disabled"
     status = 409

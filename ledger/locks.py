@@ -7,6 +7,7 @@ rows are then *used* (lots in draw order, versions newest first) is applied afte
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from .models import Account, CreditLot, Hold, HoldStatus, Organization
@@ -21,6 +22,12 @@ def lock_accounts(ids: Iterable) -> dict:
     """Lock accounts (with their organization read alongside) and return them by id."""
     accounts = lock_objects(Account.objects.filter(pk__in=set(ids)).select_related("organization"))
     return {account.pk: account for account in accounts}
+
+
+def lock_account_ids(ids: list) -> None:
+    """Lock accounts by id without loading them (bulk writers that go on in SQL, e.g. the set-based expiry)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [list(ids)])
 
 
 def lock_account(account_id) -> Account:

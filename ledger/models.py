@@ -62,6 +62,14 @@ class PaymentScheme(models.TextChoices):
     POSTPAID = "postpaid", "Postpaid"
 
 
+class SpendingPolicy(models.TextChoices):
+    """What an org may spend when credits run short (docs/policies.md; enforced by ledger.services.rules)."""
+
+    PROMOTIONAL_MUST_FIT = "promotional_must_fit", "Promotional must fit (transactional never refused)"
+    ALL_MUST_FIT = "all_must_fit", "Every charge and hold must fit available"
+    STOP_WHEN_DEPLETED = "stop_when_depleted", "Stop when depleted (blocked at or below the floor)"
+
+
 class Organization(models.Model):
     """A customer org (a brand). 1 credit = 1 unit of its currency."""
 
@@ -77,6 +85,12 @@ class Organization(models.Model):
         help_text="Expiry of credits bought through top-ups, counted from the payment in the org's timezone.")
     individual_user_credits = models.BooleanField(
         default=False, help_text="Subaccount users buy and manage the credits of their own subaccounts.")
+    spending_policy = models.CharField(max_length=20, choices=SpendingPolicy.choices,
+                                       default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
+                                       db_default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
+                                       help_text="What may be spent when credits run short (changed by platform staff).")
+    spending_floor = MoneyField(default=ZERO, db_default=ZERO, help_text="Stop when depleted: charges and holds are refused while "
+                                                        "available is at or below this (0 by default).")
     admins = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="administered_organizations",
         help_text="Org admins (master users): they see and steer this org only.",
@@ -94,6 +108,7 @@ class Organization(models.Model):
             ("view_ledger", "Can view ledger pages and reports"),
             ("export_ledger", "Can export ledgers as CSV"),
             ("buy_credits", "Can buy credits (top-ups)"),
+            ("set_spending_policy", "Can change the spending policy"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -101,6 +116,9 @@ class Organization(models.Model):
             ),
             models.CheckConstraint(condition=Q(purchase_expires_in__in=ExpiresIn.values),
                                    name="organization_purchase_expires_in_valid"),
+            models.CheckConstraint(condition=Q(spending_policy__in=SpendingPolicy.values),
+                                   name="organization_spending_policy_valid"),
+            models.CheckConstraint(condition=Q(spending_floor__gte=0), name="organization_spending_floor_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -126,29 +126,6 @@ def run_sql_file(name: str, restores: tuple[str, ...] = ()) -> migrations.RunPyt
     return migrations.RunPython(apply(0), apply(1))
 
 
-def sqlite_guards_rebuilt(*operations) -> list:
-    """Schema operations that rebuild ledger tables on SQLite, wrapped so the 0012 guard triggers survive.
-
-    SQLite rebuilds a table for AddField with a default or a changed CHECK constraint, which drops the
-    table's triggers and fails on triggers of other tables that name it. The guards of 0012 (frozen
-    file) are dropped before the operations and created again after them; PostgreSQL keeps its
-    triggers across ALTER TABLE, so nothing extra runs there. For migrations between 0012 and 0019
-    only: from 0019 on the SQLite guards are those of ledger/sql/sqlite_guards.sql, and a later rebuild
-    must drop and create those instead.
-    """
-
-    def guards(direction: int):
-        def run(apps, schema_editor):
-            if schema_editor.connection.vendor == "sqlite":
-                for statement in statements(_parts("0012_ledger_references", "sqlite")[direction]):
-                    schema_editor.execute(statement, params=None)
-
-        return run
-
-    drop, create = guards(1), guards(0)
-    return [migrations.RunPython(drop, create), *operations, migrations.RunPython(create, drop)]
-
-
 def run_statements(forward: dict[str, list[str]], reverse: dict[str, list[str]]) -> migrations.RunPython:
     """A migration operation running the statements given for the database in use, and others on reverse."""
     def run(by_vendor):
@@ -158,3 +135,35 @@ def run_statements(forward: dict[str, list[str]], reverse: dict[str, list[str]])
         return apply
 
     return migrations.RunPython(run(forward), run(reverse))
+
+
+_kept_triggers: dict[str, list[tuple[str, str]]] = {}
+
+
+def sqlite_guards_rebuilt(*operations) -> list:
+    """Schema operations that rebuild ledger tables on SQLite, wrapped so that the guard triggers survive.
+
+    SQLite rebuilds a table for AddField with a default or a changed CHECK constraint, which drops the
+    table's triggers and fails on triggers of other tables that name it. The ledger's triggers are kept
+    aside and dropped before the operations and created again, exactly as they were, after them (in
+    either direction); PostgreSQL keeps its triggers across ALTER TABLE, so nothing runs there.
+    """
+
+    def keep(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'ledger\\_%' "
+                           "ESCAPE '\\' ORDER BY name")
+            kept = cursor.fetchall()
+        _kept_triggers[schema_editor.connection.alias] = kept
+        for name, _ in kept:
+            schema_editor.execute(f"DROP TRIGGER {name}", params=None)
+
+    def restore(apps, schema_editor):
+        if schema_editor.connection.vendor != "sqlite":
+            return
+        for _, sql in _kept_triggers.pop(schema_editor.connection.alias, []):
+            schema_editor.execute(sql, params=None)
+
+    return [migrations.RunPython(keep, restore), *operations, migrations.RunPython(restore, keep)]

@@ -11,6 +11,7 @@ from alerts.models import AlertSettings
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.models import ZERO, BalanceMode, CreditLot, Hold, HoldStatus, Organization, Posting
 from ledger.money import money, rate
+from ledger.services.rules import is_blocked
 from ledger.times import local_time
 from ratecards.selectors import rate_card_current, rate_card_pending
 
@@ -46,6 +47,7 @@ def organization_dashboard(request, org: Organization, *, status: str, tools: li
         "held": money(master.held, cur), "available": money(master.available(at), cur),
         "status": BalanceStatus(status), "low": status != BalanceStatus.OK,
         "threshold": money(threshold, cur) if threshold else None,
+        "blocked": is_blocked(org, master.available(at)), "floor": money(org.spending_floor, cur),
     }
     account_rows = [{
         "account": account, "url": reverse("admin:ledger_account_change", args=[account.pk]),

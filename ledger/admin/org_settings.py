@@ -84,8 +84,8 @@ class OrganizationForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "admins",
-                  "purchase_expires_in", "individual_user_credits"]
+        fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "spending_policy",
+                  "spending_floor", "admins", "purchase_expires_in", "individual_user_credits"]
         help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
                       "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
 
@@ -106,7 +106,8 @@ class OrganizationForm(forms.ModelForm):
 
     def setting_changes(self) -> dict:
         """The changed settings that `organization_update` applies."""
-        return {name: self.cleaned_data[name] for name in ("name", "timezone", "payment_scheme", "purchase_expires_in",
+        return {name: self.cleaned_data[name] for name in ("name", "timezone", "payment_scheme", "spending_policy",
+                                                           "spending_floor", "purchase_expires_in",
                                                            "individual_user_credits")
                 if name in self.changed_data and name in self.cleaned_data}
 

@@ -239,6 +239,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme", "reason",
                                    "credit_management_enabled", "created_at"]}),
                 ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
+                ("Spending policy", {"fields": ["spending_policy", "spending_floor"],
+                                     "description": "What may be spent when credits run short (docs/policies.md). "
+                                                    "Only platform staff change it; every change is in the history."}),
                 ("Org admins", {"fields": ["admins"], "classes": ["collapse"],
                                 "description": "Users who see and steer this org only (they need is_staff "
                                                "and the Org admin group to log in)."})]
@@ -247,7 +250,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         if obj is None:
             return []
         # the switch has its own action screen (logged, idempotent); the currency never changes
-        return [*self.readonly_fields, "currency", "credit_management_enabled"]
+        readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
+        if not self.can(request, "set_spending_policy"):
+            readonly += ["spending_policy", "spending_floor"]
+        return readonly
 
     def can(self, request, permission: str) -> bool:
         """Whether the user holds a ledger permission (the org itself is already scoped)."""

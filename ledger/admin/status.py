@@ -9,7 +9,7 @@ from alerts.selectors import (  # per account, else the org's, else by currency
     threshold_expression,
     threshold_for,
 )
-from ledger.models import MoneyField
+from ledger.models import MoneyField, SpendingPolicy
 
 
 class BalanceStatus(TextChoices):
@@ -24,7 +24,8 @@ STATUS_HELP = {
     BalanceStatus.LOW: "Available is below the low-credit threshold.",
     BalanceStatus.NEGATIVE: "The balance is below zero (usage on credit); the credit limit still leaves some "
                             "available.",
-    BalanceStatus.BLOCKED: "Nothing is available (promotional sends are refused) or credit management is off.",
+    BalanceStatus.BLOCKED: "Nothing is available (promotional sends are refused), the spending policy stops every "
+                           "charge and hold (stop when depleted, at or below the floor), or credit management is off.",
 }
 
 
@@ -37,6 +38,9 @@ def status_expression():
     """SQL of the balance status, on orgs annotated with m_balance, m_available and low_threshold."""
     return Case(
         When(credit_management_enabled=False, then=Value(BalanceStatus.BLOCKED)),
+        # ledger.services.rules.is_blocked in SQL: stop when depleted, at or below the floor
+        When(spending_policy=SpendingPolicy.STOP_WHEN_DEPLETED, m_available__lte=F("spending_floor"),
+             then=Value(BalanceStatus.BLOCKED)),
         When(m_available__lte=0, then=Value(BalanceStatus.BLOCKED)),
         When(m_balance__lt=0, then=Value(BalanceStatus.NEGATIVE)),
         When(m_available__lt=Coalesce(F("low_threshold"), Value(0, output_field=MoneyField())),

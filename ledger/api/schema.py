@@ -22,7 +22,8 @@ ANY_TEXT = r"^[^\u0000]*$"
 ERROR_TEXT = {
     400: ("invalid", "Validation failed; field messages in `errors`."),
     401: ("not_authenticated", "No token, or an unknown or revoked one."),
-    402: ("insufficient_credits", "A promotional charge, hold, removal or transfer is not covered."),
+    402: ("insufficient_credits", "A charge, hold, removal or transfer is not covered (insufficient_credits), or "
+                                  "the org's spending policy blocks it until it recharges (org_blocked)."),
     403: ("permission_denied", "The token's scope or the user's permissions lack the right."),
     404: ("not_found", "Unknown id, or an object of an org the caller may not see."),
     409: ("credit_management_disabled", "Conflict: credit_management_disabled, idempotency_conflict, "
@@ -39,7 +40,7 @@ EXAMPLES = {
     400: {"code": "invalid", "detail": "The request is not valid.",
           "errors": {"amount": ['Amounts must be decimal strings such as "12.5", not JSON numbers.']}},
     401: {"code": "not_authenticated", "detail": "The token is not valid or has been revoked."},
-    402: {"code": "insufficient_credits", "detail": "The charge of 12.000000 exceeds the 3.500000 available."},
+    402: {"code": "insufficient_credits", "detail": "The charge of $12.00 exceeds the $3.50 available."},
     403: {"code": "permission_denied", "detail": "This token lacks the `charge` scope."},
     404: {"code": "not_found", "detail": "Not found."},
     409: {"code": "idempotency_conflict",

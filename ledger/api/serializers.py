@@ -18,6 +18,7 @@ from ledger.models import (
     ExpiresIn,
     HoldStatus,
     PaymentScheme,
+    SpendingPolicy,
     Traffic,
     TransactionKind,
 )
@@ -91,7 +92,8 @@ class ErrorSerializer(serializers.Serializer):
     """The error body of every non-2xx response."""
 
     code = serializers.CharField(help_text="invalid, not_authenticated, permission_denied, not_found, "
-                                           "insufficient_credits, credit_management_disabled, idempotency_conflict, "
+                                           "insufficient_credits, org_blocked, credit_management_disabled, "
+                                           "idempotency_conflict, "
                                            "transfer_not_allowed, hold_not_active, no_rate, throttled, ...")
     detail = serializers.CharField(help_text="A human sentence.")
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
@@ -147,6 +149,9 @@ class OrganizationSerializer(_Rendered):
     timezone = serializers.CharField()
     payment_scheme = serializers.ChoiceField(choices=PaymentScheme.choices)
     credit_management_enabled = serializers.BooleanField()
+    spending_policy = serializers.ChoiceField(choices=SpendingPolicy.choices,
+                                              help_text="What may be spent when credits run short (docs/policies.md).")
+    spending_floor = AmountField(allow_zero=True, help_text="stop_when_depleted: blocked at or below this.")
     master_account = AccountSerializer()
 
     def render(self, org) -> dict:
@@ -155,8 +160,8 @@ class OrganizationSerializer(_Rendered):
         return {
             "id": str(org.pk), "name": org.name, "wallet_id": org.wallet_id, "currency": org.currency,
             "timezone": org.timezone, "payment_scheme": org.payment_scheme,
-            "credit_management_enabled": org.credit_management_enabled,
-            "master_account": AccountSerializer(master).data,
+            "credit_management_enabled": org.credit_management_enabled, "spending_policy": org.spending_policy,
+            "spending_floor": render_amount(org.spending_floor), "master_account": AccountSerializer(master).data,
         }
 
 
@@ -328,6 +333,9 @@ class OrganizationUpdateSerializer(RequestSerializer):
     timezone = serializers.ChoiceField(choices=timezone_choices(), required=False,
                                        error_messages={"invalid_choice": TIMEZONE_ERROR})
     credit_management_enabled = serializers.BooleanField(required=False)
+    spending_policy = serializers.ChoiceField(choices=SpendingPolicy.choices, required=False,
+                                              help_text="manage scope; for staff sessions platform staff only.")
+    spending_floor = AmountField(allow_zero=True, required=False)
 
 
 class AccountCreateSerializer(RequestSerializer):

@@ -185,7 +185,7 @@ class OrganizationDetailView(ApiView):
         """One organization with its master account's balance, limit, held and available."""
         return Response(s.OrganizationSerializer(get_organization(request, id)).data)
 
-    @api_schema(tags=["organizations"], summary="Change name, timezone or the credit-management switch",
+    @api_schema(tags=["organizations"], summary="Change name, timezone, spending policy or the credit-management switch",
                    parameters=[ID], request=s.OrganizationUpdateSerializer,
                    responses=responses({200: s.OrganizationSerializer}, 404))
     def patch(self, request, id):
@@ -196,6 +196,9 @@ class OrganizationDetailView(ApiView):
         changes = validated(s.OrganizationUpdateSerializer, request.data)
         if "credit_management_enabled" in changes and not _user_may(request, "ledger.toggle_credit_management"):
             raise exceptions.PermissionDenied("Your user may not switch credit management on or off.")
+        if {"spending_policy", "spending_floor"} & set(changes) and not _user_may(request,
+                                                                                 "ledger.set_spending_policy"):
+            raise exceptions.PermissionDenied("Only platform staff may change the spending policy.")
         if changes:
             organization = services.organization_update(actor=actor_for(request), organization=organization, **changes)
         return Response(s.OrganizationSerializer(organization).data)

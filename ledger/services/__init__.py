@@ -32,7 +32,7 @@ from .charges import (
 from .credits import credits_grant, credits_remove
 from .expiry import lots_expire
 from .holds import hold_create, hold_release, holds_expire
-from .idempotency import idempotency_keys_purge, request_fingerprint, run_idempotent
+from .idempotency import check_key, claim_key, idempotency_keys_purge, request_fingerprint, run_idempotent
 from .limits import credit_limit_set, credit_limits_expire
 from .lots import DEFAULT_EXPIRES_IN, EXPIRY_MONTHS, Funds, lot_expires_at
 from .month_close import billing_period, month_close_due, postpaid_month_close
@@ -41,12 +41,12 @@ from .purchases import invoice_outstanding, invoice_payment_record, purchase_set
 from .results import BatchItemResult, BatchResult
 from .transfers import transfer_create
 
-# The names these classes had when ledger.services was one module (used by branches written against it).
-_Book, _Funds, _Entry = Book, Funds, Entry
+# Names these had when ledger.services was one module (other branches use them; they may switch to the new ones).
+_Book, _Funds, _Entry, _check_key, _claim_key = Book, Funds, Entry, check_key, claim_key
 
 __all__ = [
     "Actor", "BatchItemResult", "BatchResult", "Book", "ChargeRequest", "DEFAULT_EXPIRES_IN", "EXPIRY_MONTHS",
-    "Entry", "Funds", "PricedCharge", "SYSTEM", "account_create", "billing_period", "charge_amount",
+    "Entry", "Funds", "PricedCharge", "SYSTEM", "account_create", "billing_period", "charge_amount", "check_key", "claim_key",
     "charge_batch", "charge_create", "credit_limit_set", "credit_limits_expire", "credits_grant",
     "credits_remove", "forget_system_accounts", "hold_capture", "hold_create", "hold_release", "holds_expire",
     "idempotency_keys_purge", "invoice_outstanding", "invoice_payment_record", "lock_account",

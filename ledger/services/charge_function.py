@@ -17,7 +17,7 @@ from ..models import Account, IdempotencyRecord, SystemAccount, Transaction, Tra
 from ..money import Actor
 from .book import Movement, publish_after_commit, system_account
 from .idempotency import replay
-from .rules import hold_not_active, insufficient_charge, no_such_hold
+from .rules import hold_not_active, insufficient_charge, no_such_hold, org_blocked
 
 ARGUMENT_TYPES = (
     "uuid", "uuid", "uuid", "text", "text", "numeric", "numeric", "integer", "text", "text", "text", "text", "text",
@@ -26,6 +26,7 @@ CHARGE_SQL = "SELECT * FROM ledger_charge({})".format(  # noqa: S608 - fixed pla
     ", ".join(f"%s::{kind}" for kind in ARGUMENT_TYPES))
 
 REFUSED = "LD402"  # detail: available|excess
+BLOCKED = "LD410"  # the org's spending policy stops spending
 NO_ACCOUNT = "LD404"
 NO_HOLD = "LD400"
 HOLD_NOT_ACTIVE = "LD409"  # detail: the hold's state (released, captured, expired)
@@ -53,7 +54,7 @@ def charge_in_database(*, actor: Actor, account: Account, funding: Account, attr
             (status, txn_id, balance_after, held, available_after, created_at, expired_lots, expired_amount,
              record_operation, record_fingerprint, record_model, record_id) = cursor.fetchone()
     except DatabaseError as exc:
-        refusal = _refusal(exc, priced=priced, hold_id=hold_id, funding=funding, currency=currency)
+        refusal = _refusal(exc, priced=priced, hold_id=hold_id, funding=funding, organization=organization)
         if refusal is None:
             raise
         raise refusal from exc
@@ -76,14 +77,16 @@ def charge_in_database(*, actor: Actor, account: Account, funding: Account, attr
     return txn
 
 
-def _refusal(exc: DatabaseError, *, priced, hold_id, funding: Account, currency: str) -> Exception | None:
+def _refusal(exc: DatabaseError, *, priced, hold_id, funding: Account, organization) -> Exception | None:
     """The domain error of a refusal signalled by ledger_charge(), or None for any other database error."""
     sqlstate = getattr(exc.__cause__, "sqlstate", None)
     detail = str(exc.__cause__).splitlines()[0] if exc.__cause__ is not None else ""
     if sqlstate == REFUSED:
         available, excess = (Decimal(part) for part in detail.split("|"))
         return insufficient_charge(amount=priced.amount, excess=excess, available=available,
-                                   with_hold=hold_id is not None, currency=currency)
+                                   with_hold=hold_id is not None, currency=organization.currency)
+    if sqlstate == BLOCKED:
+        return org_blocked(organization)
     if sqlstate == HOLD_NOT_ACTIVE:
         return hold_not_active(hold_id, detail)
     if sqlstate == NO_HOLD:

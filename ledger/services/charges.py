@@ -132,9 +132,9 @@ def apply_charge(*, book: Book, funds: Funds, attributed_to: Account | None, pri
     if hold is not None:
         require_active_hold(hold, at)
         from_hold = min(hold.remaining, priced.amount)
-    refusal = charge_refusal(traffic=priced.request.traffic, amount=priced.amount, excess=priced.amount - from_hold,
-                             available=locked.available(at), with_hold=hold is not None,
-                             currency=locked.organization.currency)
+    refusal = charge_refusal(organization=locked.organization, traffic=priced.request.traffic, amount=priced.amount,
+                             excess=priced.amount - from_hold, available=locked.available(at),
+                             with_hold=hold is not None)
     if refusal is not None:
         raise refusal
     if hold is not None and from_hold > 0:
@@ -167,9 +167,10 @@ def charge_create(*, actor: Actor, account: Account, channel: str, quantity: int
                   at: datetime | None = None) -> Transaction:
     """Charge a send: priced from the rate card in force now (unless `unit_price` is given).
 
-    Promotional traffic is refused unless available covers it; transactional traffic is never
-    refused and may take the balance below zero. A shared subaccount's charge debits the
-    master and is attributed to the subaccount. With `hold`, the hold is drawn first.
+    What is refused follows the org's spending policy (rules.py; by default promotional traffic
+    must fit available, transactional traffic never refused and may take the balance below
+    zero). A shared subaccount's charge debits the master and is attributed to the subaccount.
+    With `hold`, the hold is drawn first.
     """
     request = ChargeRequest(channel=channel, quantity=quantity, country=country, recipient=recipient,
                             category=category, traffic=traffic, reference=reference, hold=hold, unit_price=unit_price)

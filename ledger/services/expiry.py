@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..locks import lock_account, lock_active_lots
+from ..locks import lock_account, lock_account_ids, lock_active_lots
 from ..models import CreditLot, SystemAccount, TransactionKind
 from ..money import SYSTEM, Actor
 from .book import Book, Movement, publish_after_commit, system_account
@@ -108,7 +108,7 @@ def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int
 
 def _expire_chunk(ids: list, at: datetime, actor: Actor) -> int:
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM ledger_account WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids])
+        lock_account_ids(ids)
         cursor.execute(EXPIRE_DUE_LOTS_SQL, {"ids": ids, "at": at, "actor_user": actor.user_id,
                                              "actor": actor.service_label})
         transactions, postings, lots, by_currency = cursor.fetchone()

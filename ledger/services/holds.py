@@ -33,8 +33,8 @@ def hold_create(*, actor: Actor, account: Account, amount: Decimal | str, expire
         locked = lock_account(funding.pk)
         book = Book(stamp(at), "hold_create")
         Funds(locked, book, actor)  # expire due lots first so available is exact
-        refusal = hold_refusal(amount=amount, available=locked.available(book.at),
-                               currency=locked.organization.currency)
+        refusal = hold_refusal(organization=locked.organization, amount=amount,
+                               available=locked.available(book.at))
         if refusal is not None:
             publish_refusal("hold_create", account.pk, refusal)
             raise refusal

@@ -8,7 +8,15 @@ from django.db import transaction
 from ..errors import InvalidOperation
 from ..history import history_actor
 from ..locks import lock_account, lock_organization
-from ..models import ZERO, Account, BalanceMode, CreditLimitChange, Organization, PaymentScheme
+from ..models import (
+    ZERO,
+    Account,
+    BalanceMode,
+    CreditLimitChange,
+    Organization,
+    PaymentScheme,
+    SpendingPolicy,
+)
 from ..money import Actor, to_amount
 from .idempotency import run_idempotent
 from .limits import require_postpaid_limit
@@ -23,14 +31,17 @@ def _full_clean(organization: Organization, exclude: list[str]) -> None:
 
 def organization_create(*, actor: Actor, name: str, currency: str, timezone_name: str = "UTC",
                         payment_scheme: str = PaymentScheme.PREPAID, credit_management_enabled: bool = True,
-                        credit_limit: Decimal | str = ZERO, idempotency_key: str | None = None) -> Organization:
+                        credit_limit: Decimal | str = ZERO, spending_policy: str = SpendingPolicy.PROMOTIONAL_MUST_FIT,
+                        spending_floor: Decimal | str = ZERO, idempotency_key: str | None = None) -> Organization:
     """Create an org with its master account (and its credit limit; postpaid requires one)."""
     credit_limit = to_amount(credit_limit, field="credit_limit", allow_zero=True)
+    spending_floor = to_amount(spending_floor, field="spending_floor", allow_zero=True)
     if payment_scheme not in PaymentScheme.values:
         raise InvalidOperation(errors={"payment_scheme": ["Choose prepaid or postpaid."]})
     require_postpaid_limit(payment_scheme, credit_limit, field="credit_limit")
     organization = Organization(name=name, currency=currency, timezone=timezone_name, payment_scheme=payment_scheme,
-                                credit_management_enabled=credit_management_enabled)
+                                credit_management_enabled=credit_management_enabled, spending_policy=spending_policy,
+                                spending_floor=spending_floor)
     _full_clean(organization, exclude=["wallet_id"])
 
     def work():
@@ -46,18 +57,20 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
     return run_idempotent(actor=actor, key=idempotency_key, operation="organization_create",
                           params={"name": name, "currency": currency, "timezone": timezone_name,
                                   "payment_scheme": payment_scheme, "credit_limit": credit_limit,
-                                  "credit_management_enabled": credit_management_enabled}, work=work)
+                                  "credit_management_enabled": credit_management_enabled,
+                                  "spending_policy": spending_policy, "spending_floor": spending_floor}, work=work)
 
 
-# The last two are the payments app's (buying credits).
-ORGANIZATION_SETTINGS = {"name", "timezone", "credit_management_enabled", "payment_scheme", "purchase_expires_in",
-                         "individual_user_credits"}
+# purchase_expires_in and individual_user_credits are the payments app's (buying credits).
+ORGANIZATION_SETTINGS = {"name", "timezone", "credit_management_enabled", "payment_scheme", "spending_policy",
+                         "spending_floor", "purchase_expires_in", "individual_user_credits"}
 
 
 def organization_update(*, actor: Actor, organization: Organization, reason: str = "", dry_run: bool = False,
                         **changes) -> Organization:
-    """Change name, timezone, payment scheme, purchase settings or the credit-management switch (history
-    records who and why).
+    """Change name, timezone, payment scheme, spending policy, purchase settings or the credit-management switch
+    (history records who and why). Who may change what is the caller's to check (the spending policy: platform
+    staff only).
 
     Refused where the change would break an invariant: a postpaid org needs a credit limit, and an org
     leaves postpaid only when none of its accounts owes usage (invoice or repay it first). `dry_run`
@@ -66,6 +79,8 @@ def organization_update(*, actor: Actor, organization: Organization, reason: str
     unknown = set(changes) - ORGANIZATION_SETTINGS
     if unknown:
         raise InvalidOperation(errors={name: ["This field cannot be changed."] for name in unknown})
+    if "spending_floor" in changes:
+        changes["spending_floor"] = to_amount(changes["spending_floor"], field="spending_floor", allow_zero=True)
     with transaction.atomic(durable=True):
         master = lock_account(organization.master_account.pk)
         org = lock_organization(organization.pk)

@@ -192,8 +192,32 @@ def test_postpaid_org_without_limit_is_a_form_error(staff_client):
 
 def test_staff_renames_an_org_and_history_records_it(staff_client, org):
     response = staff_client.post(change_url(org), {
-        "name": "Acme Renamed", "timezone": "Asia/Kolkata", "payment_scheme": "prepaid"})
+        "name": "Acme Renamed", "timezone": "Asia/Kolkata", "payment_scheme": "prepaid",
+        "spending_policy": "promotional_must_fit", "spending_floor": "0"})
     assert response.status_code == 302
     org.refresh_from_db()
     assert org.name == "Acme Renamed"
     assert org.history.first().history_user.username == "pat-staff"
+
+
+def test_platform_staff_set_the_spending_policy_the_page_says_when_the_org_is_blocked(staff_client, org):
+    response = staff_client.post(change_url(org), {
+        "name": org.name, "timezone": org.timezone, "payment_scheme": "prepaid",
+        "spending_policy": "stop_when_depleted", "spending_floor": "1000"})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert (org.spending_policy, org.spending_floor) == ("stop_when_depleted", Decimal("1000"))
+    latest = org.history.first()
+    assert (latest.spending_policy, latest.history_user.username) == ("stop_when_depleted", "pat-staff")
+    page = staff_client.get(change_url(org))
+    assert b'id="org-blocked"' in page.content and "₹1,000.00" in page.content.decode()
+
+
+def test_org_admins_see_the_spending_policy_but_cannot_change_it(org_admin_client, org):
+    page = org_admin_client.get(change_url(org))
+    assert "spending_policy" not in page.context["adminform"].form.fields
+    assert b"Promotional must fit" in page.content
+    org_admin_client.post(change_url(org), {"name": org.name, "timezone": org.timezone, "payment_scheme": "prepaid",
+                                            "spending_policy": "stop_when_depleted"})
+    org.refresh_from_db()
+    assert org.spending_policy == "promotional_must_fit"

@@ -86,6 +86,19 @@ def test_settings_edits_are_kept_in_history(db):
     assert history == [Decimal("100"), Decimal("100"), Decimal("250")]
 
 
+def test_low_balance_fires_when_available_reaches_the_threshold_exactly(transactional_db):
+    """"When it reaches INR 100": at the threshold is low, a millionth above it is not (issue 16)."""
+    account = funded_account("150", currency="INR", timezone_name="Asia/Kolkata")
+    org = account.organization
+    _settings(org, recipients=["ops@example.com"], runway_alert_days=0)
+    _charge(account, "49.999999")  # available 100.000001: above
+    assert _kinds(org) == []
+    _charge(account, "0.000001")  # available 100: reached
+    assert _kinds(org) == ["low_balance"]
+    services.credits_grant(actor=SYSTEM, account=account, amount="0.000001")  # 100.000001: recovered
+    assert _kinds(org) == ["low_balance", "balance_recovered"]
+
+
 def test_low_balance_fires_once_per_crossing_and_again_after_recovery(transactional_db):
     """Through the real path: charge commits -> hook -> (eager) check task -> notice + one email."""
     account = funded_account("150", currency="INR", timezone_name="Asia/Kolkata")

@@ -27,7 +27,7 @@ def test_create_organization_with_master_account(manage_client):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert set(body) == {"id", "name", "wallet_id", "currency", "timezone", "payment_scheme",
-                         "credit_management_enabled", "master_account"}
+                         "credit_management_enabled", "spending_policy", "spending_floor", "master_account"}
     org = Organization.objects.get(pk=body["id"])
     assert body["wallet_id"] == org.wallet_id and body["payment_scheme"] == "prepaid"
     assert set(body["master_account"]) == ACCOUNT_FIELDS

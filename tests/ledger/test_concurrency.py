@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 
 from ledger import services
-from ledger.errors import HoldNotActive, InsufficientCredits
+from ledger.errors import HoldNotActive, InsufficientCredits, OrgBlocked
 from ledger.models import Account, Hold, Transaction
 from tests.concurrency import run_in_threads
 from tests.factories import SYSTEM, funded_account, make_subaccount
@@ -118,4 +118,30 @@ def test_concurrent_charges_against_one_hold_draw_it_once():
     master.refresh_from_db()
     hold.refresh_from_db()
     assert (master.balance, master.held, master.available(), hold.status) == (2, 0, 2, "captured")
+    call_command("check_ledger")
+
+
+@pytest.mark.usefixtures("money_path")
+@pytest.mark.parametrize(("policy", "charged"), [("promotional_must_fit", 6), ("all_must_fit", 2),
+                                                 ("stop_when_depleted", 3)])
+def test_concurrent_transactional_charges_at_the_boundary_of_each_policy(policy, charged):
+    """Six transactional charges of 4 on 10 available: all pass, two fit, or three pass before the org is blocked."""
+    master = funded_account("10")
+    services.organization_update(actor=SYSTEM, organization=master.organization, spending_policy=policy)
+
+    def spend(_):
+        account = Account.objects.select_related("organization").get(pk=master.pk)
+        try:
+            services.charge_create(actor=SYSTEM, account=account, channel="sms", quantity=4, unit_price="1",
+                                   traffic="transactional")
+        except (InsufficientCredits, OrgBlocked) as error:
+            return error.code
+        return "charged"
+
+    outcomes = run_in_threads(6, spend)
+    refused = {"promotional_must_fit": None, "all_must_fit": "insufficient_credits",
+               "stop_when_depleted": "org_blocked"}[policy]
+    assert sorted(outcomes) == sorted(["charged"] * charged + [refused] * (6 - charged))
+    master.refresh_from_db()
+    assert master.balance == Decimal(10 - 4 * charged)
     call_command("check_ledger")

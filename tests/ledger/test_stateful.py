@@ -16,9 +16,9 @@ from hypothesis.stateful import (
 )
 
 from ledger import services
-from ledger.errors import HoldNotActive, InsufficientCredits, TransferNotAllowed
+from ledger.errors import HoldNotActive, InsufficientCredits, OrgBlocked, TransferNotAllowed
 from ledger.invariants import check_invariants
-from ledger.models import Account, Hold, HoldStatus
+from ledger.models import Account, Hold, HoldStatus, Organization
 from tests.factories import SYSTEM, make_org, make_subaccount
 
 amounts = st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("500"), places=6)
@@ -78,13 +78,17 @@ class LedgerMachine(RuleBasedStateMachine):
         services.lots_expire(at=self.now)
         self.resync()
         available = self.fresh(funding).available(self.now)
+        policy, blocked = self.policy(available)
+        must_fit = traffic == "promotional" or policy == "all_must_fit"
         try:
             services.charge_create(actor=SYSTEM, account=account, channel="sms", quantity=quantity, unit_price=price,
                                    traffic=traffic, at=self.now)
+        except OrgBlocked:
+            assert blocked and amount > 0
         except InsufficientCredits:
-            assert traffic == "promotional" and amount > available
+            assert not blocked and must_fit and amount > available
         else:
-            assert traffic == "transactional" or amount <= available
+            assert not blocked and (not must_fit or amount <= available)
             self.expected[funding.pk] -= amount
 
     @rule(index=st.integers(0, 2), amount=small_amounts, seconds=st.integers(60, 86400 * 3))
@@ -93,12 +97,26 @@ class LedgerMachine(RuleBasedStateMachine):
         funding = self.funding_of(account)
         services.lots_expire(at=self.now)
         available = self.fresh(funding).available(self.now)
+        _, blocked = self.policy(available)
         try:
             services.hold_create(actor=SYSTEM, account=account, amount=amount, expires_in_seconds=seconds, at=self.now)
+        except OrgBlocked:
+            assert blocked
         except InsufficientCredits:
-            assert amount > available
+            assert not blocked and amount > available
         else:
-            assert amount <= available
+            assert not blocked and amount <= available
+
+    @rule(policy=st.sampled_from(["promotional_must_fit", "all_must_fit", "stop_when_depleted"]),
+          floor=st.sampled_from(["0", "10"]))
+    def set_policy(self, policy, floor):
+        services.organization_update(actor=SYSTEM, organization=self.master.organization, spending_policy=policy,
+                                     spending_floor=floor)
+
+    def policy(self, available) -> tuple[str, bool]:
+        """The org's spending policy, and whether it blocks spending at this available amount."""
+        org = Organization.objects.get(pk=self.master.organization_id)
+        return org.spending_policy, org.spending_policy == "stop_when_depleted" and available <= org.spending_floor
 
     @precondition(lambda self: Hold.objects.filter(account__in=self.funding).exists())
     @rule(data=st.data(), use=st.sampled_from(["release", "charge"]), quantity=st.integers(1, 40))
@@ -118,7 +136,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 self.expected[hold.account_id] -= Decimal(quantity)
         except HoldNotActive:
             assert not was_active
-        except InsufficientCredits:
+        except (InsufficientCredits, OrgBlocked):
             assert use == "charge"
         else:
             assert was_active

@@ -20,6 +20,7 @@ def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsy
     assert set(orgs) == {"Acme Retail India", "Globex Messaging"}
     assert (orgs["Acme Retail India"].currency, orgs["Globex Messaging"].currency) == ("INR", "USD")
     assert orgs["Globex Messaging"].payment_scheme == "postpaid"
+    assert orgs["Globex Messaging"].spending_policy == "all_must_fit"
     assert set(Account.objects.values_list("balance_mode", flat=True)) == {"own", "shared"}
     assert RateCardVersion.objects.count() == 3
     assert RateCardVersion.objects.filter(status="pending").count() == 1  # the dashboard announces it

@@ -115,7 +115,8 @@ class Command(BaseCommand):
 
         globex = services.organization_create(actor=SEED, name="Globex Messaging", currency="USD",
                                               timezone_name="America/New_York", payment_scheme="postpaid",
-                                              credit_limit="50000")
+                                              credit_limit="50000",
+                                              spending_policy="all_must_fit")  # the limit binds all traffic
         globex_master = globex.master_account
         eu_team = services.account_create(actor=SEED, organization=globex, name="EU team", balance_mode="own")
         self._rate_card(globex, US_RATES)

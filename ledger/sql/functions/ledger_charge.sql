@@ -2,9 +2,10 @@
 -- The database path of ledger.services.charges: the same steps and rules as the Python path
 -- (ledger/services/charges.py, rules.py), compared row by row by tests/ledger/services/test_differential.py.
 -- Claim the idempotency key, lock the funding account, read the clock after the lock, expire its due
--- lots, lock the hold, refuse what the rules refuse (SQLSTATE LD402 "available|excess"; LD400 no such
--- hold; LD409 the hold's state; LD404 no account), draw lots soonest-expiring first, write the charge
--- with its postings in one statement, then the hold and the cached balance and held.
+-- lots, lock the hold, refuse what the rules and the org's spending policy refuse (SQLSTATE LD402
+-- "available|excess"; LD410 the org is blocked; LD400 no such hold; LD409 the hold's state; LD404 no
+-- account), draw lots soonest-expiring first, write the charge with its postings in one statement,
+-- then the hold and the cached balance and held.
 CREATE OR REPLACE FUNCTION ledger_charge(
     p_account uuid, p_subaccount uuid, p_organization uuid, p_currency text, p_kind text,
     p_amount numeric, p_unit_price numeric, p_quantity integer, p_traffic text,
@@ -26,6 +27,9 @@ DECLARE
     v_temporary_until timestamptz;
     v_at timestamptz;
     v_available numeric;
+    v_excess numeric;
+    v_policy text;
+    v_floor numeric;
     v_need numeric;
     v_take numeric;
     v_txn bigint;
@@ -50,9 +54,11 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT a.balance, a.held, a.credit_limit, a.temporary_credit_limit, a.temporary_credit_limit_expires_at
-        INTO v_balance, v_held, v_limit, v_temporary, v_temporary_until
-        FROM ledger_account a WHERE a.id = p_account FOR UPDATE;
+    SELECT a.balance, a.held, a.credit_limit, a.temporary_credit_limit, a.temporary_credit_limit_expires_at,
+           o.spending_policy, o.spending_floor
+        INTO v_balance, v_held, v_limit, v_temporary, v_temporary_until, v_policy, v_floor
+        FROM ledger_account a JOIN ledger_organization o ON o.id = a.organization_id
+        WHERE a.id = p_account FOR UPDATE OF a;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'account % does not exist', p_account USING ERRCODE = 'LD404';
     END IF;
@@ -101,9 +107,14 @@ BEGIN
         v_limit := v_temporary;
     END IF;
     v_available := v_balance + v_limit - v_held;
-    -- rules.charge_refusal: promotional traffic must fit available (beyond what its hold covers)
-    IF p_traffic = 'promotional' AND p_amount - v_from_hold > v_available THEN
-        RAISE EXCEPTION '%|%', v_available, p_amount - v_from_hold USING ERRCODE = 'LD402';
+    v_excess := p_amount - v_from_hold;
+    -- rules.charge_refusal: a blocked org spends nothing beyond its holds; what must fit available
+    -- (beyond what the hold covers) is promotional traffic, and every charge under all_must_fit
+    IF v_excess > 0 AND v_policy = 'stop_when_depleted' AND v_available <= v_floor THEN
+        RAISE EXCEPTION 'blocked at %', v_available USING ERRCODE = 'LD410';
+    END IF;
+    IF (p_traffic = 'promotional' OR v_policy = 'all_must_fit') AND v_excess > v_available THEN
+        RAISE EXCEPTION '%|%', v_available, v_excess USING ERRCODE = 'LD402';
     END IF;
 
     IF v_from_hold > 0 THEN

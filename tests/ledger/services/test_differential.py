@@ -1,8 +1,8 @@
 """The two implementations of the money rules write the same rows.
 
 Hypothesis drives random sequences of grants, charges (both traffics, with and without holds, on the
-master and on a shared subaccount), hold captures, holds, releases, credit limits, lot expiry and
-clock moves. Each operation runs twice at the same instant: on one org's accounts through the
+master and on a shared subaccount), hold captures, holds, releases, credit limits, spending policies
+(docs/policies.md), lot expiry and clock moves. Each operation runs twice at the same instant: on one org's accounts through the
 database path (ledger_charge(), the set-based expiry statement) and on an identical org's accounts
 through the Python path. After every step the two ledgers must hold the same rows (lots drawn,
 amounts, balance_after, holds, expiry transactions) and each operation must end the same way (the
@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 from ledger import services
 from ledger.errors import LedgerError
 from ledger.invariants import check_invariants
-from ledger.models import Account, Hold
+from ledger.models import Account, Hold, Organization, SpendingPolicy
 from tests.factories import SYSTEM, make_org, make_subaccount
 
 from .rows import account_rows, without_ids
@@ -51,6 +51,8 @@ def _outcome(result) -> tuple | None:
         return None
     if isinstance(result, Hold):
         return ("hold", result.amount, result.remaining, result.status, result.expires_at)
+    if isinstance(result, Organization):
+        return ("organization", result.spending_policy, result.spending_floor)
     if isinstance(result, Account):
         return ("account", result.balance, result.held, result.credit_limit, result.temporary_credit_limit)
     funding = getattr(result, "funding_account", None)
@@ -67,7 +69,7 @@ class Differential(RuleBasedStateMachine):
         self.now = datetime(2026, 1, 31, 12, tzinfo=UTC)
         self.masters, self.shared, self.holds = {}, {}, {path: [] for path in PATHS}
         for path in PATHS:
-            org = make_org(name=f"Differential {path}", currency="USD", timezone_name=timezone_name)
+            org = make_org(name="Differential", currency="USD", timezone_name=timezone_name)
             self.masters[path] = org.master_account
             self.shared[path] = make_subaccount(org, "Campaigns", balance_mode="shared")
 
@@ -153,6 +155,11 @@ class Differential(RuleBasedStateMachine):
     def set_limit(self, amount, days):
         self.on_both(lambda path, master, shared: services.credit_limit_set(
             actor=SYSTEM, account=master, amount=amount, temporary_days=days, at=self.now))
+
+    @rule(policy=st.sampled_from(SpendingPolicy.values), floor=st.sampled_from(["0", "0", "5", "30"]))
+    def set_policy(self, policy, floor):
+        self.on_both(lambda path, master, shared: services.organization_update(
+            actor=SYSTEM, organization=master.organization, spending_policy=policy, spending_floor=floor))
 
     @rule()
     def expire_lots(self):
