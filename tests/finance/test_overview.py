@@ -48,7 +48,7 @@ def test_finance_lands_on_totals_usage_expiries_top_ups_and_negatives_each_linki
     acme, globex = orgs
     client.force_login(user_with_role("Finance", "fin"))
     response = client.get(reverse("finance:index"))
-    page, content = text(response), response.content.decode()
+    content = response.content.decode()
     inr = re.search(r'<tr data-currency="INR">.*?</tr>', content, re.S).group(0)
     assert "₹987.66" in inr  # 1000 - 12.345, rounded to paise
     assert inr.count("₹12.35") == 2  # usage today and this month
