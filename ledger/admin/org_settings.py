@@ -91,13 +91,27 @@ class OrganizationForm(forms.ModelForm):
 
     consequences: list[str] = []
 
+    # Settings kept as they are when a post leaves them out (a form where they are read-only, a script).
+    KEPT_WHEN_LEFT_OUT = ("purchase_expires_in", "spending_policy", "spending_floor")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "purchase_expires_in" in self.fields:  # payments: unchanged when a form leaves it out
-            self.fields["purchase_expires_in"].required = False
+        for name in self.KEPT_WHEN_LEFT_OUT:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def _kept(self, name):
+        value = self.cleaned_data.get(name)
+        return getattr(self.instance, name) if value in (None, "") else value
 
     def clean_purchase_expires_in(self):
-        return self.cleaned_data.get("purchase_expires_in") or self.instance.purchase_expires_in
+        return self._kept("purchase_expires_in")
+
+    def clean_spending_policy(self):
+        return self._kept("spending_policy")
+
+    def clean_spending_floor(self):
+        return self._kept("spending_floor")
 
     def clean_timezone(self):
         value = (self.cleaned_data.get("timezone") or "").strip()

@@ -239,7 +239,8 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme", "reason",
                                    "credit_management_enabled", "created_at"]}),
                 ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
-                ("Spending policy", {"fields": ["spending_policy", "spending_floor"],
+                ("Spending policy", {"fields": ["spending_policy", "spending_floor" if self.can(
+                    request, "set_spending_policy") else "spending_floor_display"],
                                      "description": "What may be spent when credits run short (docs/policies.md). "
                                                     "Only platform staff change it; every change is in the history."}),
                 ("Org admins", {"fields": ["admins"], "classes": ["collapse"],
@@ -252,8 +253,13 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         # the switch has its own action screen (logged, idempotent); the currency never changes
         readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
         if not self.can(request, "set_spending_policy"):
-            readonly += ["spending_policy", "spending_floor"]
+            readonly += ["spending_policy", "spending_floor_display"]
         return readonly
+
+    @admin.display(description="Spending floor")
+    def spending_floor_display(self, org):
+        """The floor as an amount of the org's currency (read-only for all but platform staff)."""
+        return money(org.spending_floor, org.currency)
 
     def can(self, request, permission: str) -> bool:
         """Whether the user holds a ledger permission (the org itself is already scoped)."""

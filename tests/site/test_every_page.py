@@ -124,7 +124,7 @@ def test_every_page_shows_amounts_with_their_symbol_and_minor_digits(client, wor
         found = money_problems(response.content.decode())
         if found:
             problems[url] = found[:3]
-    assert problems == {}
+    assert problems == {}, "\n".join(f"{url}: {found}" for url, found in problems.items())
     assert rendered >= {"superuser": 80, "staff": 60, "finance": 50, "org_admin": 25, "subaccount": 5}[role]
 
 
