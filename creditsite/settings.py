@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "alerts",
     "apiauth",
     "payments",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -136,7 +137,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "alerts.tasks.run_due_jobs": {"queue": "jobs"},
     "alerts.tasks.purge_idempotency_keys": {"queue": "jobs"},
-    "ledger.tasks.check_ledger": {"queue": "jobs"},
+    "ops.tasks.check_ledger": {"queue": "jobs"},
     "alerts.tasks.check_account_alerts": {"queue": "alerts"},
     "alerts.tasks.send_alert_email": {"queue": "alerts"},
     "alerts.tasks.deliver_webhook": {"queue": "webhooks"},
@@ -162,7 +163,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "run-due-jobs": {"task": "alerts.tasks.run_due_jobs", "schedule": timedelta(minutes=15)},
     "purge-idempotency-keys": {"task": "alerts.tasks.purge_idempotency_keys", "schedule": crontab(minute=7, hour=3)},
-    "check-ledger": {"task": "ledger.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
+    "check-ledger": {"task": "ops.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
 CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups", "schedule": timedelta(minutes=5)}
 ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails

@@ -10,7 +10,7 @@ class OpsConfig(AppConfig):
     default = True
 
     def ready(self):
-        from . import signals
+        from . import signals  # receivers import models: only once the app registry is ready
 
         signals.connect()
 

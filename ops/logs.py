@@ -7,6 +7,8 @@ import time
 
 import structlog
 
+from .middleware import route_of
+
 money_logger = structlog.get_logger("creditsite.money")
 
 
@@ -37,7 +39,6 @@ def money_action_log(*, kind: str, organization_id, account_id, amount, currency
 
 def request_finished_fields(sender, request, logger, response, log_kwargs, **kwargs) -> None:
     """django-structlog signal receiver: add the route name and the response time to the request line."""
-    from .middleware import route_of
 
     log_kwargs["route"] = route_of(request)
     started = getattr(request, "started_at", None)

@@ -8,7 +8,7 @@ from django_structlog import signals as structlog_signals
 
 from ledger.events import money_moved
 
-from . import logs, metrics
+from . import collectors, logs, metrics
 
 # What counts as a charge in the charge metrics: a charge, and the capture of a hold (the charge of a hold).
 CHARGE_KINDS = ("charge", "hold_capture")
@@ -27,7 +27,7 @@ def _task_postrun(task_id=None, task=None, state=None, **kwargs) -> None:
 
 
 def _worker_init(**kwargs) -> None:
-    metrics.worker_exporter_start()
+    collectors.worker_exporter_start()
 
 
 def _money_moved(sender, operation: str, movements: list, idempotency_key: str | None = None, **kwargs) -> None:
@@ -54,4 +54,4 @@ def connect() -> None:
     task_postrun.connect(_task_postrun, dispatch_uid="ops.task_postrun", weak=False)
     worker_init.connect(_worker_init, dispatch_uid="ops.worker_init", weak=False)
     money_moved.connect(_money_moved, dispatch_uid="ops.money_moved", weak=False)
-    metrics.money_metrics_initialize()
+    collectors.money_metrics_initialize()

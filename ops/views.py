@@ -8,7 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import metrics
+from . import collectors
 
 
 def _token_matches(request) -> bool:
@@ -28,4 +28,4 @@ def metrics_view(request):
                                 status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return HttpResponse(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(collectors.exposition(), content_type=CONTENT_TYPE_LATEST)

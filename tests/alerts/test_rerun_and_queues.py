@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-import ledger.tasks  # noqa: F401 - registers the ledger's tasks with the app
+import ops.tasks  # noqa: F401 - registers the ledger check task with the app
 from alerts import jobs
 from alerts.models import LotExpiryWarning, Notification
 from creditsite.celery import app
@@ -90,7 +90,7 @@ def test_lot_expiry_killed_midway_and_run_again_expires_each_lot_once():
 @pytest.mark.parametrize(("task", "queue"), [
     ("alerts.tasks.run_due_jobs", "jobs"),
     ("alerts.tasks.purge_idempotency_keys", "jobs"),
-    ("ledger.tasks.check_ledger", "jobs"),
+    ("ops.tasks.check_ledger", "jobs"),
     ("alerts.tasks.check_account_alerts", "alerts"),
     ("alerts.tasks.send_alert_email", "alerts"),
     ("alerts.tasks.deliver_webhook", "webhooks"),
@@ -105,7 +105,7 @@ def test_every_task_is_routed_and_retries_wait_less_than_the_visibility_timeout(
     from alerts import webhooks
 
     app.loader.import_default_modules()  # what a worker does at start: the apps' task modules (autodiscovery)
-    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments."))}
+    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments.", "ops."))}
     assert ours == set(settings.CELERY_TASK_ROUTES)
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert webhooks.backoff_seconds(webhooks.MAX_ATTEMPTS) < visibility

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from alerts.models import WebhookDelivery, WebhookEndpoint
 from ledger import services
-from ops import metrics
+from ops import collectors, metrics
 from ops.models import LedgerCheckRun
 from tests.api.helpers import token_client, with_rate_card
 from tests.factories import SYSTEM, funded_account, make_org
@@ -179,7 +179,7 @@ def test_celery_queue_depth_is_read_from_the_broker(scrape, settings):
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
         pytest.skip("needs the Redis broker")
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    queue = metrics.celery_queue_names()[0]
+    queue = collectors.celery_queue_names()[0]
     client.delete(queue)
     try:
         client.lpush(queue, "a", "b", "c")
@@ -209,8 +209,8 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
         subprocess.run([sys.executable, "-c", record], cwd=ROOT, env=env, check=True, timeout=60)
     scrape_text = textwrap.dedent("""
         import django; django.setup()
-        from ops import metrics
-        print(metrics.generate_latest(metrics.event_registry()).decode())
+        from ops import collectors
+        print(collectors.generate_latest(collectors.event_registry()).decode())
     """)
     output = subprocess.run([sys.executable, "-c", scrape_text], cwd=ROOT, env=env, check=True, timeout=60,
                             capture_output=True, text=True).stdout

@@ -1,17 +1,17 @@
-"""Celery tasks of the ledger: the nightly check of the ledger invariants."""
+"""Celery tasks of ops: the nightly check of the ledger invariants, recorded and mailed to the admins."""
 
 import logging
 
 from celery import shared_task
 from django.core.mail import mail_admins
 
-from ops.models import CheckSource
-from ops.services import ledger_check_run
+from .models import CheckSource
+from .services import ledger_check_run
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="ledger.tasks.check_ledger")
+@shared_task(name="ops.tasks.check_ledger")
 def check_ledger() -> int:
     """Check invariants 1-4 over the whole database, record the run; log and mail the admins on any violation."""
     problems = ledger_check_run(source=CheckSource.SCHEDULE).problems

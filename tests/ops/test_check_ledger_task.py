@@ -3,7 +3,7 @@
 import pytest
 
 from ledger.models import Account
-from ledger.tasks import check_ledger
+from ops.tasks import check_ledger
 from tests.factories import funded_account
 
 pytestmark = pytest.mark.django_db
