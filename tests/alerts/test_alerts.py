@@ -1,6 +1,7 @@
 """Alerts with a controlled clock: low balance once per crossing, negative balance, runway, expiring credits,
 rate card changes, emails, settings defaults and the debounced hook."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from unittest import mock
@@ -156,6 +157,28 @@ def test_the_check_clears_the_pending_mark_so_later_changes_queue_again(db):
         assert cache.get(pending_key(account.pk)) is None
         alert_checks.alert_checks_queue([account.pk])
         assert apply_async.call_count == 2
+
+
+def test_a_check_queued_elsewhere_is_known_by_its_eta_and_a_started_check_lets_changes_queue_again(db):
+    """Another process's queued check (its ETA in the mark) covers changes until its ETA; once it has started
+    (the ETA passed and the worker cleared the mark), the next change queues a new check."""
+    account = funded_account("10", currency="USD", timezone_name="UTC")
+    alert_checks.forget_queued(account.pk)
+    eta = int(time.time()) + alert_checks.DEBOUNCE_SECONDS
+    cache.set(pending_key(account.pk), eta, timeout=300)  # queued by another web process
+    conf = check_account_alerts.app.conf
+    with (mock.patch.dict(conf, {"task_always_eager": False}),  # a worker runs checks at their ETA
+          mock.patch("alerts.tasks.check_account_alerts.apply_async") as apply_async):
+        alert_checks.alert_checks_queue([account.pk])
+        with mock.patch.object(alert_checks, "_claim_pending") as claim:  # known queued: no round trip to Redis
+            alert_checks.alert_checks_queue([account.pk])
+        assert claim.call_count == 0
+        assert apply_async.call_count == 0
+        cache.delete(pending_key(account.pk))  # the worker ran the check at its ETA and cleared the mark
+        with mock.patch("alerts.alert_checks.time.time", return_value=eta + 0.5):
+            alert_checks.alert_checks_queue([account.pk])
+        assert apply_async.call_count == 1
+        assert cache.get(pending_key(account.pk)) == int(eta + 0.5) + alert_checks.DEBOUNCE_SECONDS
 
 
 def test_a_broken_broker_never_breaks_the_charge(transactional_db):

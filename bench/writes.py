@@ -1,0 +1,412 @@
+"""The write paths against their references, side by side in one sitting (issue 19; `make bench` runs it).
+
+Each round measures, one after the other on the same machine and PostgreSQL server:
+
+- the physical limit of a single charge: `SELECT * FROM ledger_charge(...)` called straight from
+  psycopg (one round trip, prepared, autocommit) with the same arguments the service passes: the same
+  database effect as `charge_create` (idempotency key, lock, rules, lots, transaction, postings);
+- `ledger.services.charge_create` with an idempotency key (as the API calls it), same hot account,
+  at 1 and 4 threads (one connection each), alternating with the limit at the same thread count;
+- django-hordak's `Account.transfer_to` (bench/hordak_transfers.py, its own virtual environment
+  var/hordak-venv and its own database), at 1 and 4 threads;
+- a batch of 1,000 charges: `ledger.services.charge_batch` against one locked, set-based statement
+  writing the same rows (1,000 transactions, 2,000 postings, the lot, the balance, the key's record);
+- `POST /api/v1/charges` under gunicorn (creditsite/gunicorn.conf.py, 4 workers, production settings
+  but plain HTTP) driven by wrk from Debian's packages at 1 and 8 connections, every request with its
+  own idempotency key on one hot account: requests/s, p50 and p99.
+
+The figures are medians over the rounds; ratios compare figures of the same round. The table is written
+to bench/writes-result.md (BENCHMARKS.md includes it). Nothing here runs in the test suite.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_writes .venv/bin/python bench/writes.py [--rounds 3]
+
+The database used is DATABASE_URL's name + "_wbench" (dropped and created), django-hordak's the same +
+"_hordak"; Redis: BENCH_REDIS_URL (default db 13), flushed.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditsite.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-any-deployment")
+BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/creditsite").split("?")[0]
+DB_URL = BASE_URL + "_wbench"
+HORDAK_URL = BASE_URL + "_hordak"
+os.environ["DATABASE_URL"] = DB_URL
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+HORDAK_VENV = ROOT / "var" / "hordak-venv"
+RESULT = Path(__file__).resolve().parent / "writes-result.md"
+
+import django  # noqa: E402
+import psycopg  # noqa: E402
+
+
+def recreate_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def threaded(threads: int, per_thread: int, work, prepare=None) -> float:
+    """Run work(state, i) per_thread times in each of `threads` threads (started together); returns ops/s."""
+    barrier = threading.Barrier(threads + 1)
+    errors: list = []
+
+    def run(index):
+        try:
+            state = prepare(index) if prepare else None
+            barrier.wait()
+            for i in range(per_thread):
+                work(state, index, i)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            from django.db import connection
+
+            connection.close()
+            if isinstance(state, psycopg.Connection):
+                state.close()
+
+    pool = [threading.Thread(target=run, args=(index,)) for index in range(threads)]
+    for thread in pool:
+        thread.start()
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        pass
+    started = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return threads * per_thread / (time.perf_counter() - started)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.figures: dict[str, list[float]] = {}
+        self.run_id = uuid.uuid4().hex[:8]
+
+    def add(self, name: str, value: float) -> None:
+        self.figures.setdefault(name, []).append(value)
+        print(f"  {name}: {value:,.1f}", flush=True)
+
+    # --- setup -------------------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        import redis
+
+        redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+        recreate_database(DB_URL)
+        django.setup()
+        from django.core.management import call_command
+
+        from apiauth.services import service_token_create
+        from ledger import services
+        from ledger.models import Account, SystemAccount
+        from ledger.services.book import system_account
+        from ratecards.services import rate_card_version_create
+
+        call_command("migrate", verbosity=0)
+        self.actor = services.Actor(service="bench")
+        org = services.organization_create(actor=self.actor, name="Bench", currency="USD")
+        services.credits_grant(actor=self.actor, account=org.master_account, amount="100000000", expires_in="never")
+        self.account = Account.objects.select_related("organization").get(pk=org.master_account.pk)
+        rate_card_version_create(actor=self.actor, organization=org, rates=[
+            {"channel": "sms", "country": None, "category": None, "unit_price": "0.01"}])
+        self.usage = system_account(SystemAccount.Code.USAGE, "USD").pk
+        self.expired = system_account(SystemAccount.Code.EXPIRED, "USD").pk
+        _, self.token = service_token_create(name="bench-api", scopes=["charge"], all_organizations=True,
+                                             throttle_rate="1000000/min")
+        if self.args.hordak:
+            self.hordak_setup()
+
+    # --- single charges ----------------------------------------------------------------------------
+
+    def limit_single(self, threads: int, per_thread: int) -> float:
+        """ledger_charge() straight from psycopg: the database effect of one charge_create, one round trip."""
+        from ledger.services.charge_function import CHARGE_SQL
+
+        sql = CHARGE_SQL.replace("%s", "%s")
+        account, org = self.account.pk, self.account.organization_id
+        tag = uuid.uuid4().hex[:8]
+
+        def work(conn, index, i):
+            conn.execute(sql, [account, None, org, "USD", "charge", "0.01", "0.01", 1, "promotional", "sms", "",
+                               "", "", None, None, None, "bench", None, self.usage, self.expired,
+                               "service:bench", f"L{tag}-{index}-{i}", "charge_create", "f" * 64],
+                         prepare=True).fetchone()
+
+        return threaded(threads, per_thread, work, prepare=lambda index: psycopg.connect(DB_URL, autocommit=True))
+
+    def service_single(self, threads: int, per_thread: int) -> float:
+        from ledger import services
+        from ledger.models import Account
+
+        tag = uuid.uuid4().hex[:8]
+
+        def work(account, index, i):
+            services.charge_create(actor=self.actor, account=account, channel="sms", unit_price="0.01",
+                                   idempotency_key=f"S{tag}-{index}-{i}")
+
+        return threaded(threads, per_thread, work,
+                        prepare=lambda index: Account.objects.select_related("organization").get(pk=self.account.pk))
+
+    # --- batches -----------------------------------------------------------------------------------
+
+    def limit_batch(self, size: int) -> float:
+        """One transaction: lock the account, then one set-based statement writes the batch's rows."""
+        from django.db import connection, transaction
+
+        key = f"B{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT balance FROM ledger_account WHERE id = %s FOR UPDATE", [self.account.pk])
+            cursor.execute("""
+            WITH k AS (
+                INSERT INTO ledger_idempotencyrecord (caller, key, operation, fingerprint, result_model, result_id,
+                                                      created_at)
+                VALUES ('service:bench', %(key)s, 'charge_batch', %(fp)s, '', '', now()) RETURNING id
+            ), lot AS (
+                SELECT id FROM ledger_creditlot WHERE account_id = %(account)s AND remaining > 0
+                ORDER BY expires_at NULLS LAST, granted_at, id LIMIT 1 FOR UPDATE
+            ), items AS (
+                SELECT g, nextval(pg_get_serial_sequence('ledger_transaction', 'id')) AS id
+                FROM generate_series(1, %(n)s) g
+            ), t AS (
+                INSERT INTO ledger_transaction (id, organization_id, account_id, kind, currency, amount, created_at,
+                    actor_service, reference, memo, channel, country, category, traffic, quantity, unit_price,
+                    period, metadata)
+                SELECT id, %(org)s, %(account)s, 'charge', 'USD', 0.01, now(), 'bench', '', '', 'sms', '', '',
+                       'promotional', 1, 0.01, '', jsonb_build_object('available_after', '0')
+                FROM items RETURNING id
+            ), p AS (
+                INSERT INTO ledger_posting (transaction_id, account_id, system_account_id, amount, balance_after,
+                                            created_at)
+                SELECT i.id, %(account)s, NULL, -0.01, a.balance - 0.01 * i.g, now()
+                FROM items i CROSS JOIN (SELECT balance FROM ledger_account WHERE id = %(account)s) a
+                UNION ALL SELECT i.id, NULL, %(usage)s, 0.01, NULL, now() FROM items i
+            ), l AS (
+                UPDATE ledger_creditlot SET remaining = remaining - 0.01 * %(n)s WHERE id = (SELECT id FROM lot)
+            ), a AS (
+                UPDATE ledger_account SET balance = balance - 0.01 * %(n)s WHERE id = %(account)s
+            )
+            UPDATE ledger_idempotencyrecord r SET result_model = 'batch',
+                result_data = (SELECT jsonb_build_object('results', jsonb_agg(jsonb_build_object('id', id)))
+                               FROM t)
+            FROM k WHERE r.id = k.id
+            """, {"key": key, "fp": "f" * 64, "account": self.account.pk, "org": self.account.organization_id,
+                  "n": size, "usage": self.usage})
+        return size / (time.perf_counter() - started)
+
+    def service_batch(self, size: int) -> float:
+        from ledger import services
+
+        items = [services.ChargeRequest(channel="sms", unit_price="0.01", quantity=1) for _ in range(size)]
+        started = time.perf_counter()
+        result = services.charge_batch(actor=self.actor, account=self.account, items=items,
+                                       idempotency_key=f"SB{uuid.uuid4().hex}")
+        elapsed = time.perf_counter() - started
+        assert all(item.transaction is not None for item in result.items)
+        return size / elapsed
+
+    # --- django-hordak -----------------------------------------------------------------------------
+
+    def hordak_setup(self) -> None:
+        python = HORDAK_VENV / "bin" / "python"
+        if not python.exists():
+            subprocess.run([sys.executable, "-m", "venv", str(HORDAK_VENV)], check=True)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", "django-hordak", "psycopg[binary]"], check=True)
+        subprocess.run([str(python), str(ROOT / "bench" / "hordak_transfers.py"), "setup",
+                        "--database-url", HORDAK_URL], check=True)
+
+    def hordak(self, threads: int, count: int) -> float:
+        out = subprocess.run([str(HORDAK_VENV / "bin" / "python"), str(ROOT / "bench" / "hordak_transfers.py"), "run",
+                              "--database-url", HORDAK_URL, "--threads", str(threads), "--count", str(count)],
+                             check=True, capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])["per_second"]
+
+    # --- HTTP under gunicorn -----------------------------------------------------------------------
+
+    def gunicorn_start(self):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        metrics = tempfile.mkdtemp(prefix="bench-writes-metrics-")
+        env = {**os.environ, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "GUNICORN_BIND": f"127.0.0.1:{port}",
+               "GUNICORN_WORKERS": str(self.args.workers), "PROMETHEUS_MULTIPROC_DIR": metrics,
+               "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+        log = open(ROOT / "var" / "bench-gunicorn.log", "w")  # noqa: SIM115 - closed with the server
+        process = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c", "creditsite/gunicorn.conf.py",
+                                    "creditsite.wsgi"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.gunicorn = (process, port, metrics, log)
+        # warm every worker up (imports, connections, caches)
+        self.wrk(8, 3, "warm")
+
+    def gunicorn_stop(self) -> None:
+        process, _, metrics, log = self.gunicorn
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+        shutil.rmtree(metrics, ignore_errors=True)
+
+    def wrk(self, connections: int, seconds: int, label: str) -> dict:
+        _, port, _, _ = self.gunicorn
+        body = json.dumps({"account": str(self.account.pk), "channel": "sms", "country": "IN",
+                           "traffic": "transactional"})
+        script = f"""
+local counter, tid = 0, 0
+local next_tid = 0
+function setup(thread) thread:set("tid", next_tid); next_tid = next_tid + 1 end
+function request()
+  counter = counter + 1
+  return wrk.format("POST", "/api/v1/charges", {{["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer {self.token}", ["X-Forwarded-Proto"] = "https",
+    ["Idempotency-Key"] = "{self.run_id}-{label}-" .. tid .. "-" .. counter}}, '{body}')
+end
+"""
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+            handle.write(script)
+        threads = min(connections, 2)
+        out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
+                              "-s", handle.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True,
+                             check=True).stdout
+        os.unlink(handle.name)
+        if "Non-2xx" in out:
+            raise RuntimeError(f"wrk saw errors:\n{out}")
+
+        def latency(pct):
+            match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+            value, unit = float(match[1]), match[2]
+            return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]), "p50": latency(50),
+                "p99": latency(99)}
+
+    # --- the sitting -------------------------------------------------------------------------------
+
+    def round(self) -> None:
+        n = self.args.count
+        for threads in (1, 4):
+            self.add(f"limit single {threads}", self.limit_single(threads, n // threads))
+            self.add(f"service single {threads}", self.service_single(threads, n // threads))
+            if self.args.hordak:
+                self.add(f"hordak {threads}", self.hordak(threads, n // 2))
+        for _ in range(2):
+            self.add("limit batch", self.limit_batch(1000))
+            self.add("service batch", self.service_batch(1000))
+        if self.args.http:
+            for connections in (1, 8):
+                result = self.wrk(connections, self.args.seconds, f"c{connections}")
+                for key, value in result.items():
+                    self.add(f"http {connections} {key}", value)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.figures[name])
+
+    def ratio(self, top: str, bottom: str) -> float:
+        return statistics.median(a / b for a, b in zip(self.figures[top], self.figures[bottom], strict=True))
+
+    def report(self) -> str:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg = cursor.fetchone()[0]
+        m, r = self.median, self.ratio
+        rounds = self.args.rounds
+        lines = [
+            f"- when: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit "
+            f"`{subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}`"
+            f"; {rounds} rounds, medians (ratios: median of the per-round ratios)",
+            f"- machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end, Python "
+            f"{platform.python_version()}, PostgreSQL {pg} (packaged defaults) on the same machine",
+            "",
+            "| path | ours | reference in the same run | ratio | target |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for threads in (1, 4):
+            lines.append(
+                f"| single charge, hot account, {threads} connection{'s' if threads > 1 else ''} | charge_create "
+                f"{m(f'service single {threads}'):,.0f}/s | ledger_charge() from psycopg "
+                f"{m(f'limit single {threads}'):,.0f}/s | {r(f'service single {threads}', f'limit single {threads}'):.0%} "
+                f"| >= 60% |")
+            if self.args.hordak:
+                lines.append(
+                    f"| same vs django-hordak transfer_to, {threads} thread{'s' if threads > 1 else ''} | "
+                    f"{m(f'service single {threads}'):,.0f}/s | {m(f'hordak {threads}'):,.0f}/s | "
+                    f"{r(f'service single {threads}', f'hordak {threads}'):.2f}x | >= 3x |")
+        lines.append(f"| batch of 1,000 charges | charge_batch {m('service batch'):,.0f} charges/s | one locked "
+                     f"set-based statement {m('limit batch'):,.0f} charges/s | "
+                     f"{r('service batch', 'limit batch'):.0%} | >= 50% |")
+        if self.args.http:
+            for connections, target in ((1, "p50 < 5 ms"), (8, ">= 600 req/s")):
+                lines.append(
+                    f"| POST /api/v1/charges, gunicorn {self.args.workers} workers, wrk {connections} connection"
+                    f"{'s' if connections > 1 else ''} | {m(f'http {connections} rps'):,.0f} req/s, p50 "
+                    f"{m(f'http {connections} p50'):.1f} ms, p99 {m(f'http {connections} p99'):.1f} ms | "
+                    f"limit at {connections if connections == 1 else 4} connection(s): "
+                    f"{m(f'limit single {1 if connections == 1 else 4}'):,.0f}/s | "
+                    f"{m(f'http {connections} rps') / m(f'limit single {1 if connections == 1 else 4}'):.0%} | "
+                    f"{target} |")
+        lines.append("")
+        lines.append("Every round: " + "; ".join(
+            f"{name} " + ", ".join(f"{v:,.1f}" for v in values) for name, values in self.figures.items()))
+        return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--count", type=int, default=1200, help="single charges per measurement")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per HTTP measurement")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--no-http", dest="http", action="store_false")
+    parser.add_argument("--no-hordak", dest="hordak", action="store_false")
+    parser.add_argument("--no-record", dest="record", action="store_false")
+    args = parser.parse_args()
+    bench = Bench(args)
+    bench.setup()
+    if args.http:
+        bench.gunicorn_start()
+    try:
+        for index in range(args.rounds):
+            print(f"round {index + 1}/{args.rounds}", flush=True)
+            bench.round()
+    finally:
+        if args.http:
+            bench.gunicorn_stop()
+    report = bench.report()
+    print(report)
+    if args.record:
+        RESULT.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
