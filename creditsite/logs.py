@@ -66,11 +66,16 @@ def _card(match: re.Match) -> str:
 
 # A cheap first look: text without any of these cannot hold what SENSITIVE_TEXT masks.
 MAYBE_SENSITIVE = re.compile(r"cst_|whsec_|bearer|basic|token|=|\d{4}", re.IGNORECASE)
+# Whole values that cannot hold it either although they have digits (most fields of the money lines): a UUID,
+# an integer of up to 12 digits (too short for a card number), a decimal (a card number is never followed by
+# a point), an ISO 8601 instant.
+PLAIN_VALUE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+                         r"|-?\d{1,12}|-?\d+\.\d+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?")
 
 
 def scrub_text(text: str) -> str:
     """Mask secrets that appear inside free text (a message, a URL, an exception string)."""
-    if not MAYBE_SENSITIVE.search(text):
+    if not MAYBE_SENSITIVE.search(text) or PLAIN_VALUE.fullmatch(text):
         return text
     for pattern, replacement in SENSITIVE_TEXT:
         text = pattern.sub(_card if replacement == "card" else replacement, text)

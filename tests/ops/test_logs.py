@@ -134,6 +134,11 @@ def test_card_numbers_are_masked_but_ids_and_amounts_are_not():
             "amount 12345678901234.500000", "+919812345678")
     for text in kept:
         assert scrub_text(text) == text
+    # whole values of the money lines skip the patterns; a bare card number is still masked
+    for plain in ("a264b85d-88aa-4deb-a123-456789012345", "-0.010000", "5599", "2026-12-07T00:17:07.516925Z"):
+        assert scrub_text(plain) == plain
+    for card in ("4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111"):
+        assert scrub_text(card) == "[redacted]"
 
 
 def test_scrub_walks_nested_data():
