@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import ServiceToken, hash_token
+from .token_cache import token_by_hash
 
 # last_used_at is written at most this often per token, so the hot path stays one SELECT.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -46,7 +47,7 @@ class ServiceTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token is not valid.")
-        token = ServiceToken.objects.filter(token_hash=hash_token(raw)).first()
+        token = token_by_hash(hash_token(raw))
         if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         now = timezone.now()

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import TOKEN_PREFIX, ServiceToken, hash_token
+from .token_cache import token_changed
 
 
 def service_token_create(*, name: str, scopes: list[str], organizations=(), all_organizations: bool = False,
@@ -38,5 +39,7 @@ def validate_organization_choice(organizations, all_organizations: bool) -> None
 
 
 def service_token_revoke(*, token: ServiceToken) -> bool:
-    """Revoke a token at once; False when it was already revoked."""
-    return bool(ServiceToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    """Revoke a token at once (every web process refuses it from its next request); False when already revoked."""
+    revoked = bool(ServiceToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    token_changed(token.token_hash or ServiceToken.objects.get(pk=token.pk).token_hash)
+    return revoked

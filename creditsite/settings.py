@@ -260,6 +260,9 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # Where a money rule has two implementations, which one runs: "database" (on PostgreSQL: ledger_charge() for
 # single charges, one set-based statement for lot expiry) or "python" (the code path SQLite always takes).
 # Both apply the same rules (tests compare them); "python" exists for those tests and for debugging.
+# A web process keeps the service tokens it has seen while their version in Redis is unchanged (apiauth.token_cache),
+# and reads them again after this many seconds in any case; 0: read the token row on every request.
+API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
 LEDGER_MONEY_PATH = env.str("LEDGER_MONEY_PATH", default="database")
 IDEMPOTENCY_KEY_RETENTION = timedelta(days=env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=8))
 

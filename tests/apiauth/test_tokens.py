@@ -8,10 +8,15 @@ import pytest
 from django.contrib.admin.sites import AdminSite
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from apiauth import token_cache
 from apiauth.admin import ServiceTokenAdmin
 from apiauth.models import ServiceToken
+from apiauth.services import service_token_revoke
 from apiauth.throttling import ServiceTokenRateThrottle
 from ledger.models import Transaction
 from tests.api.helpers import role_user, token_client
@@ -57,6 +62,44 @@ def test_no_bad_or_revoked_token_is_401(anon_client, db):
     admin.revoke(request, ServiceToken.objects.filter(pk=client.token.pk))
     assert ServiceToken.objects.get(pk=client.token.pk).revoked_at is not None
     assert client.get(url).status_code == 401
+
+
+def test_a_token_kept_by_a_web_process_is_refused_at_once_when_revoked_or_changed_elsewhere(db):
+    """Each process keeps the tokens it has seen while their version in Redis is unchanged; a revoke or an edit
+    in another process writes a new version, so the kept token is read again and refused (or changed) at once."""
+    account = funded_account()
+    url = f"/api/v1/accounts/{account.pk}"
+    client = token_client(["read"])
+    assert client.get(url).status_code == 200  # the version is written
+    assert client.get(url).status_code == 200  # from here on the token is kept in this process
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    assert not any("apiauth_servicetoken" in q["sql"] for q in queries.captured_queries if "SELECT" in q["sql"])
+    token_hash = client.token.token_hash
+    kept = token_cache._tokens[token_hash]
+    ServiceToken.objects.filter(pk=client.token.pk).update(scopes=["charge"])  # an edit elsewhere ...
+    token_cache.token_changed(token_hash)  # ... writes a new version
+    token_cache._tokens[token_hash] = kept  # this process still keeps the old token
+    refused = client.post("/api/v1/charges", {"account": str(account.pk), "channel": "sms"}, format="json")
+    assert refused.status_code != 403  # the new scope counts at once
+    kept = token_cache._tokens[token_hash]
+    service_token_revoke(token=client.token)  # a revoke in the admin of another process
+    token_cache._tokens[token_hash] = kept
+    response = client.get(url)
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    assert token_hash not in token_cache._tokens
+
+
+def test_without_the_token_cache_every_request_reads_the_token(db, settings):
+    settings.API_TOKEN_CACHE_SECONDS = 0
+    account = funded_account()
+    client = token_client(["read"])
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/api/v1/accounts/{account.pk}").status_code == 200
+        assert any("apiauth_servicetoken" in q["sql"] for q in queries.captured_queries)
+    ServiceToken.objects.filter(pk=client.token.pk).update(revoked_at=timezone.now())
+    assert client.get(f"/api/v1/accounts/{account.pk}").status_code == 401
 
 
 @pytest.mark.parametrize(("scopes", "allowed"), [
