@@ -37,9 +37,11 @@ def fingerprint(request, body) -> str:
     return http_fingerprint(request.method, request.path, body)
 
 
-def respond(*, actor, key: str | None, result, status: int, render) -> Response:
-    """The response for a service result: stored after a first run, replayed (with header) after a retry."""
-    status, body, replayed = response_once(actor=actor, key=key, result=result, status=status, render=render)
+def respond(*, actor, key: str | None, result, status: int, render, keep: bool = True) -> Response:
+    """The response for a service result: stored after a first run (unless `keep` is False: see
+    response_once), replayed (with header) after a retry."""
+    status, body, replayed = response_once(actor=actor, key=key, result=result, status=status, render=render,
+                                           keep=keep)
     return Response(body, status=status, headers={REPLAYED_HEADER: "true"} if replayed else None)
 
 

@@ -484,8 +484,10 @@ class ChargeView(ApiView):
         actor = actor_for(request)
         txn = services.charge_create(actor=actor, account=account, idempotency_key=key,
                                      fingerprint=fingerprint(request, request.data), **_charge_kwargs(data))
+        # A charge renders from its own rows (balance_after from its posting, available_after from its
+        # metadata), which never change: a replay renders the same body, so none is kept.
         return respond(actor=actor, key=key, result=_fresh_charge(txn), status=201,
-                       render=lambda txn: s.ChargeSerializer(txn).data)
+                       render=lambda txn: s.ChargeSerializer(txn).data, keep=False)
 
 
 class BatchView(ApiView):

@@ -125,12 +125,14 @@ def replay(record: IdempotencyRecord, operation: str, fingerprint: str):
 
 
 def response_once(*, actor: Actor, key: str | None, result, status: int,
-                  render: Callable[[Any], Any]) -> tuple[int, Any, bool]:
+                  render: Callable[[Any], Any], keep: bool = True) -> tuple[int, Any, bool]:
     """The (status, body, replayed) of the API's response to a service result, the same for every retry.
 
     A first run renders the result and keeps the response on the key's record; a replayed result
     gets the kept response back (or, when the first request committed but has not kept its body
-    yet, the result rendered again).
+    yet, the result rendered again). With `keep=False` nothing is kept (one statement and one commit
+    less): for results whose rendering depends only on rows that never change (a charge), so a
+    replay renders the same body again.
     """
     if key and getattr(result, "replayed", False):
         stored = (IdempotencyRecord.objects.filter(caller=actor.caller, key=key)
@@ -139,7 +141,7 @@ def response_once(*, actor: Actor, key: str | None, result, status: int,
             return stored[0], stored[1], True
         return status, render(result), True
     body = render(result)
-    if key:
+    if key and keep:
         IdempotencyRecord.objects.filter(caller=actor.caller, key=key).update(response_status=status,
                                                                               response_body=body)
     return status, body, False
