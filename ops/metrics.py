@@ -99,9 +99,9 @@ def api_response_recorded(*, route: str, response) -> None:
                 refusal_recorded(code=error["code"])
 
 
-def charge_recorded(*, channel: str, traffic: str, amount, currency: str) -> None:
-    """One charge made (not a replay): counts it and adds its amount (a Decimal) per currency."""
-    CHARGES.labels(channel=channel, traffic=traffic).inc()
+def charge_recorded(*, channel: str, traffic: str, amount, currency: str, count: int = 1) -> None:
+    """`count` charges made (not replays), `amount` in all (a Decimal): counted, and the amount added per currency."""
+    CHARGES.labels(channel=channel, traffic=traffic).inc(count)
     CHARGED_AMOUNT.labels(channel=channel, traffic=traffic, currency=currency).inc(float(amount))
 
 

@@ -1,6 +1,7 @@
 """Signal wiring of the ops app: request line fields, Celery task timings, money metrics at zero, and the
 ledger's money_moved event (charges counted, one log line per money action)."""
 
+import dataclasses
 import time
 
 from celery.signals import task_postrun, task_prerun, worker_init
@@ -33,17 +34,32 @@ def _worker_init(**kwargs) -> None:
 def _money_moved(sender, operation: str, movements: list, idempotency_key: str | None = None, **kwargs) -> None:
     """Receiver of ledger.events.money_moved (after the commit): charges counted, every movement logged.
 
-    Refusals, replays and batch sizes are counted from the API's answers (ops.middleware), not here: a
-    replay moves no money and sends no event, and a refusal is counted once, where the contract names it.
+    A batch (several movements of one kind, channel and traffic on one account) is counted and logged as
+    one line per group with its `count` and total amount, as a set-based expiry is (a batch of 1,000 charges
+    is one line, not 1,000: each line cost more than writing its rows). Refusals, replays and batch sizes are
+    counted from the API's answers (ops.middleware), not here: a replay moves no money and sends no event,
+    and a refusal is counted once, where the contract names it.
     """
-    for movement in movements:
+    for movement in _grouped(movements) if len(movements) > 1 else movements:
         if movement.kind in CHARGE_KINDS:
             metrics.charge_recorded(channel=movement.channel, traffic=movement.traffic, amount=movement.amount,
-                                    currency=movement.currency)
+                                    currency=movement.currency, count=movement.count)
         logs.money_action_log(kind=movement.kind, organization_id=movement.organization_id,
                               account_id=movement.account_id, amount=movement.amount, currency=movement.currency,
                               idempotency_key=idempotency_key, actor=movement.actor,
                               transaction_id=movement.transaction_id, count=movement.count)
+
+
+def _grouped(movements: list) -> list:
+    """Movements summed per kind, currency, channel, traffic, account and org (the transaction id kept when alone)."""
+    groups: dict = {}
+    for movement in movements:
+        key = (movement.kind, movement.currency, movement.channel, movement.traffic, movement.account_id,
+               movement.organization_id)
+        groups.setdefault(key, []).append(movement)
+    return [group[0] if len(group) == 1 else dataclasses.replace(
+        group[0], amount=sum(m.amount for m in group), count=sum(m.count for m in group), transaction_id=None)
+        for group in groups.values()]
 
 
 def connect() -> None:

@@ -114,6 +114,20 @@ def test_a_service_charge_logs_its_money_action_after_the_commit(logs, service_a
         "actor": "service:campaign-engine", "transaction": str(txn.pk)}
 
 
+def test_a_batch_logs_one_line_per_kind_and_channel_with_its_count_and_total(logs, service_actor,
+                                                                          django_capture_on_commit_callbacks):
+    account = funded_account("10")
+    items = [services.ChargeRequest(channel="sms", unit_price="0.25"), services.ChargeRequest(channel="sms", unit_price="0.5"),
+             services.ChargeRequest(channel="email", unit_price="0.1"), services.ChargeRequest(channel="sms", unit_price="99")]
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.charge_batch(actor=service_actor, account=account, items=items, idempotency_key="b-1")
+    assert [item.transaction is not None for item in result.items] == [True, True, True, False]
+    lines = sorted((line for line in logs.all() if line["event"] == "money_moved"), key=lambda line: line["amount"])
+    assert [(line["kind"], line["amount"], line.get("count", 1), line["transaction"], line["idempotency_key"])
+            for line in lines] == [("charge", "0.100000", 1, str(result.items[2].transaction.pk), "b-1"),
+                                   ("charge", "0.750000", 2, None, "b-1")]
+
+
 def test_secrets_are_scrubbed_from_log_lines(logs):
     logging.getLogger("creditsite.test").warning(
         "retrying with Authorization: Bearer cst_abcdefghijklmnop1234 for card 4111 1111 1111 1111",
