@@ -123,8 +123,8 @@ class Book:
                           currency=account.organization.currency, amount=amount, created_at=self.at,
                           **actor.actor_fields(), **fields)
         entry = Entry(txn, [
-            Posting(account=account, amount=signed, balance_after=account.balance, created_at=self.at),
-            Posting(system_account=self.system(system_code, account.organization.currency), amount=-signed,
+            Posting(account_id=account.pk, amount=signed, balance_after=account.balance, created_at=self.at),
+            Posting(system_account_id=self.system(system_code, account.organization.currency).pk, amount=-signed,
                     created_at=self.at),
         ])
         self.entries.append(entry)

@@ -33,6 +33,8 @@ def running_key() -> str | None:
 
 
 def _normalize(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool):  # most values: the fast way out
+        return value
     if isinstance(value, Decimal):
         return str(value.quantize(QUANTUM)) if value.is_finite() else str(value)
     if isinstance(value, models.Model):

@@ -94,19 +94,39 @@ def _unnest_insert(model, objs, prefix: str, params: dict, with_pk: bool = True,
                    transaction_from: str | None = None) -> str:
     """INSERT ... SELECT FROM unnest(text arrays), one array per column, for a list of unsaved rows.
 
-    With `transaction_from`, the `transaction_id` column is taken from that CTE's returned id.
+    A column with the same value in every row (the org, the account, the instant of a batch) is one
+    parameter instead of an array. With `transaction_from`, the `transaction_id` column is taken from
+    that CTE's returned id.
     """
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    columns, casts, arrays = [], [], []
+    columns, casts, arrays, names = [], [], [], []
     for index, column in enumerate(fields):
         columns.append(connection.ops.quote_name(column.column))
         if transaction_from and column.attname == "transaction_id":
             casts.append(f"(SELECT id FROM {transaction_from})")  # noqa: S608 - a CTE name of ours
             continue
         key = f"{prefix}{index}"
+        attname = column.attname
+        values = [getattr(obj, attname) for obj in objs]
+        first = values[0]
+        if len(values) > 1 and _all_same(values, first):
+            params[key] = _db_text(column, objs[0])
+            casts.append(f"%({key})s::{column.db_type(connection)}")
+            continue
         params[key] = [_db_text(column, obj) for obj in objs]
         arrays.append(f"%({key})s::text[]")
+        names.append(f"c{index}")
         casts.append(f"c{index}::{column.db_type(connection)}")
-    names = ", ".join(f"c{index}" for index in range(len(fields)) if f"%({prefix}{index})s::text[]" in arrays)
+    if not arrays:  # every column constant: one row per object still
+        params[f"{prefix}n"] = len(objs)
+        source = f"generate_series(1, %({prefix}n)s)"
+    else:
+        source = f"unnest({', '.join(arrays)}) AS u({', '.join(names)})"
     return (f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608 - names from the model
-            f"SELECT {', '.join(casts)} FROM unnest({', '.join(arrays)}) AS u({names})")
+            f"SELECT {', '.join(casts)} FROM {source}")
+
+
+def _all_same(values: list, first) -> bool:
+    if first is None:
+        return all(value is None for value in values)
+    return all(value is not None and type(value) is type(first) and value == first for value in values)
