@@ -90,12 +90,29 @@ def publish_refusal(operation: str, account_id, error: LedgerError) -> None:
         money_refused.send_robust(sender=Transaction, operation=operation, account_id=account_id, error=error)
 
 
+@dataclass(slots=True)
+class PostingRow:
+    """A posting to write (the writer reads the same attributes as of a Posting; no model instance is built)."""
+
+    account_id: Any = None
+    system_account_id: int | None = None
+    amount: Decimal = Decimal(0)
+    balance_after: Decimal | None = None
+    created_at: datetime | None = None
+    transaction_id: int | None = None
+    id: None = None
+
+    def as_model(self, txn: Transaction) -> Posting:
+        return Posting(transaction=txn, account_id=self.account_id, system_account_id=self.system_account_id,
+                       amount=self.amount, balance_after=self.balance_after, created_at=self.created_at)
+
+
 @dataclass
 class Entry:
     """A transaction being built on a locked account: rows are written in bulk at the end."""
 
     transaction: Transaction
-    postings: list[Posting] = field(default_factory=list)
+    postings: list[Posting | PostingRow] = field(default_factory=list)
 
 
 class Book:
@@ -123,9 +140,9 @@ class Book:
                           currency=account.organization.currency, amount=amount, created_at=self.at,
                           **actor.actor_fields(), **fields)
         entry = Entry(txn, [
-            Posting(account_id=account.pk, amount=signed, balance_after=account.balance, created_at=self.at),
-            Posting(system_account_id=self.system(system_code, account.organization.currency).pk, amount=-signed,
-                    created_at=self.at),
+            PostingRow(account_id=account.pk, amount=signed, balance_after=account.balance, created_at=self.at),
+            PostingRow(system_account_id=self.system(system_code, account.organization.currency).pk, amount=-signed,
+                       created_at=self.at),
         ])
         self.entries.append(entry)
         return entry

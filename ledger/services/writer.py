@@ -20,16 +20,22 @@ def write_in_bulk(book, accounts) -> None:
             if entry.transaction.lot is not None:
                 entry.transaction.lot_id = entry.transaction.lot.pk
         Transaction.objects.bulk_create([entry.transaction for entry in book.entries])
-        Posting.objects.bulk_create(_postings(book))
+        Posting.objects.bulk_create(_postings(book, models=True))
     for account in accounts:
         account.save(update_fields=["balance", "held"])
 
 
-def _postings(book) -> list[Posting]:
+def _postings(book, models: bool = False) -> list:
+    """The postings of every entry with their transaction's id (as Posting instances when `models`)."""
     postings = []
     for entry in book.entries:
         for posting in entry.postings:
-            posting.transaction = entry.transaction
+            if isinstance(posting, Posting):
+                posting.transaction = entry.transaction
+            elif models:
+                posting = posting.as_model(entry.transaction)
+            else:
+                posting.transaction_id = entry.transaction.pk
             postings.append(posting)
     return postings
 
