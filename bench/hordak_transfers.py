@@ -12,6 +12,7 @@ asset accounts of one pair per process (a hot pair, like the hot account of the 
 """
 
 import argparse
+import gc
 import json
 import threading
 import time
@@ -58,6 +59,7 @@ def run(database_url: str, threads: int, count: int) -> dict:
     from djmoney.money import Money
     from hordak.models import Account
 
+    gc.freeze()  # as bench/writes.py does for this project's code (a gunicorn worker's setting)
     per_thread = count // threads
     ready = threading.Barrier(threads + 1)
 
