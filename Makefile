@@ -44,7 +44,10 @@ lint: install
 jobs: install
 	DEBUG=1 $(PY) manage.py run_jobs
 
+# The write paths against their references first (bench/writes.py: gunicorn + wrk, django-hordak in
+# var/hordak-venv), then bench/run.py, which writes BENCHMARKS.md with every result file of bench/.
 bench: install
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/writes.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/run.py
 
 clean:

@@ -61,9 +61,14 @@ def alert_checks_queue(account_ids: list) -> None:
             logger.exception("Could not queue the alert check of account %s", account_id)
 
 
+def _checks_run_at_once() -> bool:
+    """Eager Celery (no Redis, and the tests) runs a check when queued, not at its ETA."""
+    return check_account_alerts.app.conf.task_always_eager
+
+
 def _remember(account_id: str, eta: float) -> None:
-    if check_account_alerts.app.conf.task_always_eager:
-        return  # eager checks run at once, not at their ETA
+    if _checks_run_at_once():
+        return
     with _queued_lock:
         if len(_queued_until) > 10_000:
             _queued_until.clear()

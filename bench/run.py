@@ -192,6 +192,15 @@ def write_report(results) -> None:
             expiry.read_text(),
             "",
         ]
+    write_path = ROOT / "bench" / "write-path.md"  # before and after (issue 19), written by hand
+    latest = ROOT / "bench" / "writes-result.md"  # the latest `bench/writes.py`
+    if write_path.exists() or latest.exists():
+        lines += ["## Write path (bench/writes.py)", ""]
+        if latest.exists():
+            lines += ["The latest run of `bench/writes.py` (each figure beside its reference, measured in the same rounds):",
+                      "", latest.read_text(), ""]
+        if write_path.exists():
+            lines += [write_path.read_text(), ""]
     comparison = ROOT / "bench" / "redesign-comparison.md"
     if comparison.exists():
         lines += ["## Comparisons", "", comparison.read_text(), ""]
