@@ -21,7 +21,7 @@ to bench/writes-result.md (BENCHMARKS.md includes it). Nothing here runs in the 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_writes .venv/bin/python bench/writes.py [--rounds 3]
 
 The database used is DATABASE_URL's name + "_wbench" (dropped and created), django-hordak's the same +
-"_hordak"; Redis: BENCH_REDIS_URL (default db 13), flushed.
+"_hordak"; Redis: BENCH_REDIS_URL (default db 14, as bench/run.py), flushed.
 """
 
 import argparse
@@ -49,7 +49,7 @@ BASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cr
 DB_URL = BASE_URL + "_wbench"
 HORDAK_URL = BASE_URL + "_hordak"
 os.environ["DATABASE_URL"] = DB_URL
-os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")  # as bench/run.py
 HORDAK_VENV = ROOT / "var" / "hordak-venv"
 RESULT = Path(__file__).resolve().parent / "writes-result.md"
 
