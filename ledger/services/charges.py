@@ -41,6 +41,7 @@ from .results import BatchItemResult, BatchResult
 from .rules import charge_refusal, no_such_hold, require_active_hold, require_credit_management
 
 MAX_BATCH = 1000
+TRAFFIC_VALUES = frozenset(Traffic.values)  # Traffic.values builds a new list on every access
 
 
 @dataclass
@@ -78,7 +79,7 @@ class PricedCharge:
 def price(organization: Organization, request: ChargeRequest, at: datetime,
           prices: dict | None = None) -> PricedCharge:
     """Validate and price a charge before any lock is taken (a batch passes `prices` to price each destination once)."""
-    if request.traffic not in Traffic.values:
+    if request.traffic not in TRAFFIC_VALUES:
         raise InvalidOperation(errors={"traffic": ["Choose promotional or transactional."]})
     to_quantity(request.quantity)
     country = (request.country or "").upper()
