@@ -41,8 +41,10 @@ def seed(accounts: int, lots_per_account: int) -> None:
         cursor.execute("SET LOCAL session_replication_role = origin")
         cursor.execute("""
             INSERT INTO ledger_organization (id, name, wallet_id, currency, timezone, payment_scheme,
-                                             credit_management_enabled, created_at)
-            SELECT md5('org' || g)::uuid, 'Bench ' || g, 'B-' || g, 'INR', 'Asia/Kolkata', 'prepaid', true, now()
+                                             credit_management_enabled, created_at, purchase_expires_in,
+                                             individual_user_credits)
+            SELECT md5('org' || g)::uuid, 'Bench ' || g, 'B-' || g, 'INR', 'Asia/Kolkata', 'prepaid', true, now(),
+                   '1Y', false
             FROM generate_series(1, %s) g""", [accounts])
         cursor.execute("""
             INSERT INTO ledger_account (id, organization_id, name, is_master, balance_mode, balance, held,
