@@ -1,0 +1,17 @@
+"""App config: puts approval requests and their decisions on the org activity timeline."""
+
+from django.apps import AppConfig
+
+
+class ApprovalsConfig(AppConfig):
+    name = "approvals"
+    verbose_name = "Approvals"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from ledger.activity import activity_sources  # the registry imports models: only once apps are ready
+
+        from .activity import ApprovalDecisionSource, ApprovalRequestSource
+
+        activity_sources.register(ApprovalRequestSource())
+        activity_sources.register(ApprovalDecisionSource())
