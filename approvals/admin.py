@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.errors import LedgerError
 from ledger.money import money
 from ledger.times import local_time, zone_of
@@ -103,7 +104,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(admin.ModelAdmin):
+class ApprovalRequestAdmin(ScopedChoicesAdmin):
     list_display = ["requested_col", "org_col", "action", "amount_col", "account", "requested_by", "status",
                     "expires_col", "decided_by"]
     list_filter = [StatusFilter, "action", "organization__currency"]
