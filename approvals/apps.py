@@ -9,9 +9,9 @@ class ApprovalsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from ledger.activity import activity_sources  # the registry imports models: only once apps are ready
+        from ledger.activity import activity_sources  # imports models: once apps are ready
 
-        from .activity import ApprovalDecisionSource, ApprovalRequestSource
+        from .activity import ApprovalDecisionSource, ApprovalRequestSource  # imports models: once apps are ready
 
         activity_sources.register(ApprovalRequestSource())
         activity_sources.register(ApprovalDecisionSource())
