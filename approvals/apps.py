@@ -11,7 +11,10 @@ class ApprovalsConfig(AppConfig):
     def ready(self):
         from ledger.activity import activity_sources  # imports models: once apps are ready
 
-        from .activity import ApprovalDecisionSource, ApprovalRequestSource  # imports models: once apps are ready
+        from .activity import (  # imports models: once apps are ready
+            ApprovalDecisionSource,
+            ApprovalRequestSource,
+        )
 
         activity_sources.register(ApprovalRequestSource())
         activity_sources.register(ApprovalDecisionSource())
