@@ -65,7 +65,8 @@ def threshold_note(org, slug: str) -> str:
 
 def pending_for_organization(user, org) -> list[ApprovalRequest]:
     """The org's pending requests the user may see, oldest first (for the org page)."""
-    return list(services.approval_requests_for(user).filter(organization=org, status=ApprovalStatus.PENDING)
+    return list(services.approval_requests_for(user)
+                .filter(organization=org, status=ApprovalStatus.PENDING, expires_at__gt=timezone.now())
                 .select_related("account", "organization", "requested_by").order_by("requested_at")[:50])
 
 
@@ -163,10 +164,12 @@ class ApprovalRequestAdmin(ScopedChoicesAdmin):
                     if decision == "approve":
                         services.approval_approve(approval_id=req.pk, user=request.user,
                                                   reason=form.cleaned_data["reason"])
+                        self.log_change(request, req, "Approved")
                         self.message_user(request, f"Approved: {services.describe(req)}.", messages.SUCCESS)
                     else:
                         services.approval_reject(approval_id=req.pk, user=request.user,
                                                  reason=form.cleaned_data["reason"])
+                        self.log_change(request, req, f"Rejected: {form.cleaned_data['reason']}")
                         self.message_user(request, f"Rejected: {services.describe(req)}.", messages.SUCCESS)
                     return redirect(reverse("admin:approvals_approvalrequest_change", args=[req.pk]))
                 except LedgerError as exc:

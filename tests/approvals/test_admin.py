@@ -2,12 +2,14 @@
 page (scoped: another org's request is not listed and is a 404), the org page's list, thresholds in the admin,
 required reasons on removals, transfers and credit limits, and the timeline."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals import services
 from approvals.models import ApprovalRequest, ApprovalStatus, ApprovalThreshold
@@ -221,13 +223,18 @@ def test_the_queue_lists_pending_first_and_the_org_page_lists_its_pending_reques
                                                reason="Festival", params={"expires_in": "6M"})
     decided = services.approval_request_create(user=maker, account=master(org), action="remove", amount="5")
     services.approval_reject(approval_id=decided.pk, user=staff("third"), reason="no")
+    overdue = services.approval_request_create(user=maker, account=master(org), action="remove", amount="6",
+                                               at=timezone.now() - timedelta(days=8))
+    services.approval_requests_expire()
     queue = checker_client.get(QUEUE_URL)
     assert [row.pk for row in queue.context["cl"].result_list] == [pending.pk]
     everything = checker_client.get(QUEUE_URL + "?status=all")
-    assert {row.pk for row in everything.context["cl"].result_list} == {pending.pk, decided.pk}
+    assert {row.pk for row in everything.context["cl"].result_list} == {pending.pk, decided.pk, overdue.pk}
+    ApprovalRequest.objects.filter(pk=overdue.pk).update(status="pending", decided_at=None)  # the job not run yet
     page = checker_client.get(reverse("admin:ledger_organization_change", args=[org.pk])).content.decode()
     assert 'id="pending-approvals"' in page and f'data-request="{pending.pk}"' in page
     assert f'data-request="{decided.pk}"' not in page and "Festival" in page
+    assert f'data-request="{overdue.pk}"' not in page  # past its time: not offered for a decision
 
 
 def test_platform_staff_set_a_threshold_in_the_admin(org):
