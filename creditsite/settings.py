@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "alerts",
     "apiauth",
     "payments",
+    "approvals",
     "demo",
 ]
 
@@ -172,6 +173,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "check-ledger": {"task": "ops.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
 CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups", "schedule": timedelta(minutes=5)}
+CELERY_BEAT_SCHEDULE["expire-approval-requests"] = {"task": "approvals.tasks.expire_approval_requests",
+                                                    "schedule": timedelta(minutes=15)}
+CELERY_TASK_ROUTES["approvals.tasks.expire_approval_requests"] = {"queue": "jobs"}
 ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails
 
 # Email
