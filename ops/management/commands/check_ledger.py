@@ -18,4 +18,4 @@ class Command(BaseCommand):
             for problem in problems:
                 self.stderr.write(problem)
             raise CommandError(f"{len(problems)} ledger invariant violation(s) found.")
-        self.stdout.write(self.style.SUCCESS("Ledger is sound: invariants 1-4 hold."))
+        self.stdout.write(self.style.SUCCESS("Ledger is sound: invariants 1-5 hold."))
