@@ -189,7 +189,7 @@ def export(client, url: str, **extra) -> dict:
             "rss": peak_rss_mb() - before}
 
 
-def measure(runs: int, exports: bool) -> list[tuple[str, str]]:
+def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str]]:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -240,7 +240,7 @@ def measure(runs: int, exports: bool) -> list[tuple[str, str]]:
          get(f"{api_ledger}?cursor={cursor_value}", **api)),
         ("reports, hot org, last 12 months", get(reverse("finance:reports", args=[hot_org]))),
     ]
-    for name, function in cases:
+    for name, function in cases if pages else []:
         ms = median_ms(function, runs)
         print(f"  {name}: {ms:,.1f} ms", flush=True)
         results.append((name, f"{ms:,.1f} ms"))
@@ -256,12 +256,63 @@ def measure(runs: int, exports: bool) -> list[tuple[str, str]]:
     return results
 
 
+def trigger_overhead(rounds: int, charges: int) -> list[tuple[str, str]]:
+    """Charges per second on one hot account with the daily totals trigger and without it, alternating.
+
+    Single charges (`charge_create`, the database path, one thread) and batches of 1,000 (`charge_batch`),
+    in `rounds` alternating rounds so that the load of the machine falls on both alike; medians.
+    """
+    from django.db import connection
+
+    from ledger import services
+    from ledger.models import Account
+
+    actor = services.Actor(service="bench")
+    org = services.organization_create(actor=actor, name=f"Trigger {time.time()}", currency="INR")
+    services.credits_grant(actor=actor, account=org.master_account, amount="100000000", expires_in="never")
+    account = Account.objects.select_related("organization").get(pk=org.master_account.pk)
+    items = [services.ChargeRequest(channel="sms", unit_price="0.01", traffic="transactional")] * 1000
+    rates: dict[str, list[float]] = {"single on": [], "single off": [], "batch on": [], "batch off": []}
+
+    def switch(enabled: bool):
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE ledger_posting {'ENABLE' if enabled else 'DISABLE'} TRIGGER "
+                           "ledger_posting_day_totals")
+
+    try:
+        for _ in range(rounds):
+            for state in ("on", "off"):
+                switch(state == "on")
+                started = time.perf_counter()
+                for _ in range(charges):
+                    services.charge_create(actor=actor, account=account, channel="sms", unit_price="0.01",
+                                           traffic="transactional")
+                rates[f"single {state}"].append(charges / (time.perf_counter() - started))
+                started = time.perf_counter()
+                services.charge_batch(actor=actor, account=account, items=items)
+                rates[f"batch {state}"].append(1000 / (time.perf_counter() - started))
+    finally:
+        switch(True)
+    results = []
+    for shape in ("single", "batch"):
+        on, off = statistics.median(rates[f"{shape} on"]), statistics.median(rates[f"{shape} off"])
+        line = (f"{on:,.0f} charges/s with the trigger, {off:,.0f} without: "
+                f"{(off - on) / off * 100:+.1f}% cost")
+        print(f"  daily totals trigger, {shape} charges: {line}", flush=True)
+        results.append((f"daily totals trigger, {'charge_create' if shape == 'single' else 'charge_batch of 1,000'}"
+                        f" (medians of {rounds} alternating rounds)", line))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postings", type=int, default=5_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="keep a database already seeded with this size")
     parser.add_argument("--no-exports", action="store_true")
+    parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument("--trigger-overhead", action="store_true",
+                        help="also time charges with and without the daily totals trigger")
     parser.add_argument("--label", default="", help="keep the figures under this label in bench/reads-result.md")
     args = parser.parse_args()
     must_seed = ensure_database(args.postings, args.reuse)
@@ -274,7 +325,9 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     if must_seed:
         seed(args.postings)
-    results = measure(args.runs, not args.no_exports)
+    results = measure(args.runs, not args.no_exports, not args.no_pages)
+    if args.trigger_overhead:
+        results += trigger_overhead(rounds=5, charges=300)
     if args.label:
         table = "\n".join(f"| {name} | {value} |" for name, value in results)
         block = (f"### {args.label} ({args.postings:,} postings, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"

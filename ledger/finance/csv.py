@@ -15,11 +15,11 @@ from django.http import StreamingHttpResponse
 
 from ledger.money import plain_decimal
 from ledger.selectors import entry_kind
-from ledger.times import iso_time
 
 from .selectors import LedgerScope
 
 CHUNK_SIZE = 2000
+LINES_PER_WRITE = 200
 
 ENTRY_HEADER = [
     "date", "kind", "amount", "balance_after", "currency", "account", "subaccount", "actor", "reference", "memo",
@@ -44,6 +44,9 @@ class _Echo:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 # A plain decimal such as "-12.500000" (an amount written by `plain_decimal`) is a number to a spreadsheet.
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+LEADING_BLANKS = " \n\x0b\x0c\u00a0"
+# A cell can only start a formula if its first character is a trigger or a blank that may hide one.
+FIRST_OF_RISKY = frozenset(FORMULA_TRIGGERS) | frozenset(LEADING_BLANKS)
 
 
 def spreadsheet_cell(value):
@@ -53,19 +56,28 @@ def spreadsheet_cell(value):
     ("-12.500000"), None and dates are left as they are, so a negative amount stays a number.
     (defusedcsv misses tab, CR and leading spaces.)
     """
-    if not isinstance(value, str) or PLAIN_NUMBER.fullmatch(value):
+    if type(value) is not str or value[:1] not in FIRST_OF_RISKY:  # the common case, decided by one character
         return value
-    if value.lstrip(" \n\x0b\x0c\u00a0")[:1] in FORMULA_TRIGGERS:
+    if PLAIN_NUMBER.fullmatch(value):
+        return value
+    if value.lstrip(LEADING_BLANKS)[:1] in FORMULA_TRIGGERS:
         return "'" + value
     return value
 
 
 def stream_rows(header: list[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """CSV lines, one at a time, every text cell made safe for spreadsheets."""
+    """CSV lines, LINES_PER_WRITE to a string (one write per string, not per row), every text cell made safe
+    for spreadsheets."""
     writer = csv.writer(_Echo())
     yield writer.writerow(header)
+    lines = []
     for row in rows:
-        yield writer.writerow([spreadsheet_cell(cell) for cell in row])
+        lines.append(writer.writerow([spreadsheet_cell(cell) for cell in row]))
+        if len(lines) == LINES_PER_WRITE:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
 
 
 def csv_response(lines: Iterator[str], filename: str) -> StreamingHttpResponse:
@@ -112,7 +124,7 @@ def entry_rows(scope: LedgerScope, queryset: QuerySet, *, show_balance: bool = T
     for (created_at, kind, amount, balance_after, currency, account_name, subaccount_name, username, service,
          reference, memo, channel, country, category, quantity, unit_price, transaction_id, posting_id) in rows:
         yield [
-            iso_time(created_at, tz), entry_kind(kind, amount), plain_decimal(amount),
+            created_at.astimezone(tz).isoformat(), entry_kind(kind, amount), plain_decimal(amount),
             plain_decimal(balance_after) if show_balance else "", currency, account_name, subaccount_name,
             username or service or "system", reference, memo, channel, country, category,
             "" if quantity is None else quantity, plain_decimal(unit_price), transaction_id,
