@@ -262,7 +262,7 @@ def trigger_overhead(rounds: int, charges: int) -> list[tuple[str, str]]:
     Single charges (`charge_create`, the database path, one thread) and batches of 1,000 (`charge_batch`),
     in `rounds` alternating rounds so that the load of the machine falls on both alike; medians.
     """
-    from django.db import connection
+    from django.db import connection, transaction
 
     from ledger import services
     from ledger.models import Account
@@ -293,7 +293,40 @@ def trigger_overhead(rounds: int, charges: int) -> list[tuple[str, str]]:
                 rates[f"batch {state}"].append(1000 / (time.perf_counter() - started))
     finally:
         switch(True)
+    # The trigger's own cost, isolated: one INSERT of n charges' transactions and postings (as the charge
+    # function and the batch write them), rolled back, with the trigger and without it, alternating.
+    statement = """
+        WITH t AS (
+            INSERT INTO ledger_transaction (organization_id, account_id, kind, currency, amount, created_at,
+                actor_service, reference, memo, channel, country, category, traffic, period, metadata)
+            SELECT %(org)s, %(account)s, 'charge', 'INR', 0.01, now(), 'bench', '', '', 'sms', '', '', '', '', '{}'
+            FROM generate_series(1, %(n)s) RETURNING id
+        ), p AS (
+            INSERT INTO ledger_posting (transaction_id, account_id, system_account_id, amount, balance_after, created_at)
+            SELECT id, %(account)s, NULL::bigint, -0.01, 0, now() FROM t
+            UNION ALL SELECT id, NULL::uuid, %(usage)s, 0.01, NULL, now() FROM t RETURNING 1
+        ) SELECT count(*) FROM p"""
+    usage = services.system_account("usage", "INR").pk
+    statement_ms: dict[tuple[int, str], list[float]] = {}
+    for _ in range(20):
+        for state in ("on", "off"):
+            switch(state == "on")  # invalidates the cached plans: one statement first plans them again
+            for warm, n in ((False, 1), (True, 1), (True, 1000)):
+                with transaction.atomic():
+                    started = time.perf_counter()
+                    with connection.cursor() as cursor:
+                        cursor.execute(statement, {"org": org.pk, "account": account.pk, "n": n, "usage": usage})
+                    if warm:
+                        statement_ms.setdefault((n, state), []).append((time.perf_counter() - started) * 1000)
+                    transaction.set_rollback(True)
+    switch(True)
     results = []
+    for n in (1, 1000):
+        on, off = statistics.median(statement_ms[(n, "on")]), statistics.median(statement_ms[(n, "off")])
+        line = (f"{on:,.2f} ms with the trigger, {off:,.2f} ms without: {on - off:+,.2f} ms per statement "
+                f"({(on - off) / n * 1000:,.1f} µs per charge)")
+        print(f"  daily totals trigger, INSERT of {n:,} charge(s): {line}", flush=True)
+        results.append((f"daily totals trigger, one INSERT of {n:,} charge(s), medians of 20", line))
     for shape in ("single", "batch"):
         on, off = statistics.median(rates[f"{shape} on"]), statistics.median(rates[f"{shape} off"])
         line = (f"{on:,.0f} charges/s with the trigger, {off:,.0f} without: "

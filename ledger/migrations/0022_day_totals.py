@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
             },
         ),
         ApplyCurrentSQL(
-            {"functions/ledger_day_totals.sql": "7ec33d58c2fa"},
+            {"functions/ledger_day_totals.sql": "c5913b4b88bb"},
             reverse_sql={"postgresql": [
                 "DROP TRIGGER IF EXISTS ledger_posting_day_totals ON ledger_posting",
                 "DROP FUNCTION IF EXISTS ledger_add_day_totals()",

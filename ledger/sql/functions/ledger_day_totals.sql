@@ -6,8 +6,9 @@
 -- the migration that adds the table, a change of the org's timezone and the bench's seeding.
 CREATE OR REPLACE FUNCTION ledger_add_day_totals() RETURNS trigger AS $$
 BEGIN
-    -- Index lookups per posting in LATERAL subqueries (a transition table has no statistics); rows in
-    -- key order so that two statements touching the same accounts lock their rows in the same order.
+    -- Index lookups per posting in LATERAL subqueries (a transition table has no statistics; LIMIT 1 keeps
+    -- the planner from flattening them into a join that walks every account); rows in key order so that
+    -- two statements touching the same accounts lock their rows in the same order.
     INSERT INTO ledger_accountdaytotal AS d (organization_id, account_id, day, kind, channel, country, category,
                                             credit, credit_count, debit, debit_count, quantity, free_quantity)
     SELECT a.organization_id, p.account_id, (p.created_at AT TIME ZONE a.timezone)::date,
@@ -18,11 +19,11 @@ BEGIN
     FROM new_postings p
     CROSS JOIN LATERAL (
         SELECT t.kind, t.channel, t.country, t.category, t.quantity, t.unit_price
-        FROM ledger_transaction t WHERE t.id = p.transaction_id
+        FROM ledger_transaction t WHERE t.id = p.transaction_id LIMIT 1
     ) t
     CROSS JOIN LATERAL (
         SELECT a.organization_id, o.timezone FROM ledger_account a
-        JOIN ledger_organization o ON o.id = a.organization_id WHERE a.id = p.account_id
+        JOIN ledger_organization o ON o.id = a.organization_id WHERE a.id = p.account_id LIMIT 1
     ) a
     WHERE p.account_id IS NOT NULL
     GROUP BY 1, 2, 3, 4, 5, 6, 7
