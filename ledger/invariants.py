@@ -32,7 +32,7 @@ def _sum(queryset, field="amount"):
 
 
 def check_invariants(accounts=None) -> list[str]:
-    """Every violation of invariants 1-4 as a sentence; an empty list means the ledger is sound.
+    """Every violation of invariants 1-5 as a sentence; an empty list means the ledger is sound.
 
     `accounts` (a queryset) limits the per-account checks; the transaction checks cover everything.
     """
