@@ -240,10 +240,16 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
          get(f"{api_ledger}?cursor={cursor_value}", **api)),
         ("reports, hot org, last 12 months", get(reverse("finance:reports", args=[hot_org]))),
     ]
+    from django.test.utils import CaptureQueriesContext
+
     for name, function in cases if pages else []:
         ms = median_ms(function, runs)
-        print(f"  {name}: {ms:,.1f} ms", flush=True)
-        results.append((name, f"{ms:,.1f} ms"))
+        with CaptureQueriesContext(connection) as queries:  # one more run: the database's share
+            function()
+        sql_ms = sum(float(query["time"]) for query in queries.captured_queries) * 1000
+        line = f"{ms:,.1f} ms ({len(queries)} queries, {sql_ms:,.0f} ms of SQL)"
+        print(f"  {name}: {line}", flush=True)
+        results.append((name, line))
     if exports:
         for name, url, extra in (("CSV export, finance, hot account",
                                   reverse("finance:account_ledger_csv", args=[hot_account]), {}),
@@ -364,7 +370,7 @@ def main() -> None:
     if args.label:
         table = "\n".join(f"| {name} | {value} |" for name, value in results)
         block = (f"### {args.label} ({args.postings:,} postings, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})"
-                 f"\n\n| read path | median of {args.runs} |\n| --- | --- |\n{table}\n")
+                 f"\n\n| read path | median of {args.runs} (SQL of one more run) |\n| --- | --- |\n{table}\n")
         kept = RESULT.read_text().split("### ") if RESULT.exists() else []
         kept = [part for part in kept if part.strip() and not part.startswith(f"{args.label} (")]
         RESULT.write_text("".join("### " + part for part in kept) + block)
