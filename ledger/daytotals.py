@@ -48,13 +48,13 @@ def rows_for(organization: Organization, account_id=None, *, start: datetime | N
     return rows.order_by()
 
 
-def entry_totals(scope, *, start=None, end=None, kind: str = "", channel: str = "", subaccount=None):
-    """The finance totals line (ledger.finance.selectors.Totals) of a scope from the daily totals, or None."""
-    from ledger.finance.selectors import Totals
+def entry_totals(organization: Organization, account_id=None, *, start=None, end=None, kind: str = "",
+                 channel: str = "") -> dict | None:
+    """The finance totals line of an org's (or one account's) entries from the daily totals, or None.
 
-    if scope.attributed or subaccount is not None:
-        return None
-    rows = rows_for(scope.organization, scope.account.pk if scope.by_account else None, start=start, end=end)
+    A dict of credits_in, credits_out, expired, net and count (ledger.finance.selectors.Totals).
+    """
+    rows = rows_for(organization, account_id, start=start, end=end)
     if rows is None:
         return None
     if channel:
@@ -65,10 +65,10 @@ def entry_totals(scope, *, start=None, end=None, kind: str = "", channel: str = 
         sums = rows.filter(kind=TransactionKind.TRANSFER).aggregate(
             total=Coalesce(Sum(side), ZERO), count=Coalesce(Sum(f"{side}_count"), 0))
         if kind == TRANSFER_IN:
-            return Totals(credits_in=sums["total"], credits_out=ZERO, expired=ZERO, net=sums["total"],
-                          count=sums["count"])
-        return Totals(credits_in=ZERO, credits_out=-sums["total"], expired=ZERO, net=sums["total"],
-                      count=sums["count"])
+            return {"credits_in": sums["total"], "credits_out": ZERO, "expired": ZERO, "net": sums["total"],
+                    "count": sums["count"]}
+        return {"credits_in": ZERO, "credits_out": -sums["total"], "expired": ZERO, "net": sums["total"],
+                "count": sums["count"]}
     if kind:
         rows = rows.filter(kind=kind)
     expiry = Q(kind=TransactionKind.EXPIRY)
@@ -79,8 +79,8 @@ def entry_totals(scope, *, start=None, end=None, kind: str = "", channel: str = 
         debit=Coalesce(Sum("debit"), ZERO),
         count=Coalesce(Sum(F("credit_count") + F("debit_count")), 0),
     )
-    return Totals(credits_in=sums["credits_in"], credits_out=-sums["debits"], expired=-sums["expired"],
-                  net=sums["credits_in"] + sums["debit"], count=sums["count"])
+    return {"credits_in": sums["credits_in"], "credits_out": -sums["debits"], "expired": -sums["expired"],
+            "net": sums["credits_in"] + sums["debit"], "count": sums["count"]}
 
 
 def daily_nets(organization: Organization, first: date) -> dict[date, Decimal] | None:

@@ -397,11 +397,12 @@ class LedgerView(ApiView):
             return "" if value is None else value.quantize(QUANTUM)
 
         def rows():
+            render_datetime = s.datetime_renderer()
             for (transaction_id, kind, value, balance_after, created_at, username, service, reference, memo,
                  channel, country, category, quantity, unit_price, subaccount_id, pk) in keyset_values(
                     postings, "created_at", CSV_FIELDS, CSV_CHUNK_SIZE):
                 yield [pk, transaction_id, entry_kind(kind, value), amount(value), amount(balance_after),
-                       s.render_datetime(created_at), username or service or "system", reference, memo, channel,
+                       render_datetime(created_at), username or service or "system", reference, memo, channel,
                        country, category, "" if quantity is None else quantity, amount(unit_price),
                        "" if subaccount_id is None else str(subaccount_id)]
 

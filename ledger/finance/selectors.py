@@ -16,6 +16,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
+from ledger import daytotals
 from ledger.models import ZERO, Account, BalanceMode, Organization, Posting, TransactionKind
 from ledger.selectors import (
     TRANSFER_IN,
@@ -251,10 +252,11 @@ def scope_totals(scope: LedgerScope, queryset: QuerySet[Posting], *, start: date
     subaccount filter): a few rows per account and day instead of every posting. Else summed over
     `queryset`.
     """
-    from ledger import daytotals
-
-    found = daytotals.entry_totals(scope, start=start, end=end, kind=kind, channel=channel, subaccount=subaccount)
-    return found if found is not None else entry_totals(queryset)
+    found = None
+    if not scope.attributed and subaccount is None:  # the rows are per account: no attribution to a subaccount
+        found = daytotals.entry_totals(scope.organization, scope.account.pk if scope.by_account else None,
+                                       start=start, end=end, kind=kind, channel=channel)
+    return Totals(**found) if found is not None else entry_totals(queryset)
 
 
 def account_balance_at(account: Account, moment: datetime, *, inclusive: bool = True) -> Decimal:

@@ -149,11 +149,13 @@ def test_the_totals_line_reads_the_same_from_totals_and_postings(money_path):
             queryset = apply_entry_filters(scope, scope.postings(), **values)
             from_totals = scope_totals(scope, queryset, **values)
             assert from_totals == entry_totals(queryset), (scope, values)
-            assert daytotals.entry_totals(scope, **values) is not None
+            account_id = scope.account.pk if scope.account else None
+            assert daytotals.entry_totals(org, account_id, **values) is not None
     # what the totals cannot say is summed over the postings
-    assert daytotals.entry_totals(LedgerScope(org, shared)) is None
-    assert daytotals.entry_totals(LedgerScope(org), subaccount=sub) is None
-    assert daytotals.entry_totals(LedgerScope(org), start=DAY1) is None  # not a local midnight
+    assert daytotals.entry_totals(org, start=DAY1) is None  # not a local midnight
+    for scope, values in ((LedgerScope(org, shared), {}), (LedgerScope(org), {"subaccount": sub})):
+        queryset = apply_entry_filters(scope, scope.postings(), **values)
+        assert scope_totals(scope, queryset, **values) == entry_totals(queryset)
 
 
 def test_reports_read_the_same_from_totals_and_postings(money_path, monkeypatch):
