@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +23,7 @@ from ledger.currencies import minor_unit
 from ledger.errors import InvalidOperation
 from ledger.models import Account, BalanceMode
 
-from . import providers, services, tasks
+from . import providers, services
 from .conf import pending_ttl
 from .models import AutoRecharge, RechargeMode, TopUp, TopUpLimit, TopUpOrigin, TopUpStatus
 from .pricing import quote
@@ -61,7 +62,7 @@ def on_balances_changed(sender, account_ids, **kwargs) -> None:
         return
     for account_id in dict.fromkeys(str(pk) for pk in account_ids):
         if account_id in watched and cache.add(pending_key(account_id), 1, timeout=PENDING_TTL_SECONDS):
-            tasks.auto_recharge_check.apply_async((account_id,), countdown=DEBOUNCE_SECONDS)
+            auto_recharge_check_task.apply_async((account_id,), countdown=DEBOUNCE_SECONDS)
 
 
 def auto_recharge_validate(*, account: Account, threshold, mode: str, amount=None, target=None, provider: str,
@@ -156,7 +157,7 @@ def auto_recharge_check(*, account_id, at: datetime | None = None) -> TopUp | No
             provider=rule.provider, origin=TopUpOrigin.AUTO_RECHARGE,
             auto_recharge_trigger=f"{account.pk}:{rule.crossings}", created_at=at,
             expires_at=at + pending_ttl(rule.provider), created_by_service="auto-recharge")
-        transaction.on_commit(lambda: tasks.auto_recharge_charge.delay(str(top_up.pk)))
+        transaction.on_commit(lambda: auto_recharge_charge_task.delay(str(top_up.pk)))
         return top_up
 
 
@@ -200,3 +201,16 @@ def _turn_off(rule: AutoRecharge, reason: str, at: datetime) -> None:
         data={"account": {"id": str(account.pk), "name": account.name}, "reason": reason},
         dedupe_key=f"auto-recharge-off:{account.pk}:{rule.crossings}:{at:%Y%m%d%H%M%S}")
 
+
+@shared_task(name="payments.tasks.auto_recharge_check")
+def auto_recharge_check_task(account_id: str) -> str | None:
+    """Fire an account's auto-recharge if it crossed its threshold (queued, debounced, by the ledger event)."""
+    cache.delete(pending_key(account_id))
+    top_up = auto_recharge_check(account_id=account_id)
+    return str(top_up.pk) if top_up else None
+
+
+@shared_task(name="payments.tasks.auto_recharge_charge")
+def auto_recharge_charge_task(top_up_id: str) -> str:
+    """Charge the saved payment method of an auto-recharge top-up."""
+    return auto_recharge_charge(top_up_id=top_up_id)

@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -29,7 +30,7 @@ from ledger.services import invoice_payment_record, purchase_settle
 from ledger.services.idempotency import check_key, claim_key, request_fingerprint
 from ratecards.countries import is_country
 
-from . import providers, tasks
+from . import notify, providers
 from .conf import pending_ttl, plain, seller, states
 from .errors import TopUpNotPending
 from .invoices import invoice_number_next
@@ -204,7 +205,7 @@ def _settle(top_up: TopUp, *, provider: str, payment_id: str, actor: Actor, at: 
     Payment.objects.create(top_up=top_up, organization=top_up.organization, provider=provider,
                            provider_payment_id=payment_id, amount=top_up.total, currency=top_up.currency,
                            status=PaymentStatus.APPLIED, received_at=at, recorded_by=actor.user)
-    transaction.on_commit(lambda: tasks.top_up_paid_notify.delay(str(top_up.pk)))
+    transaction.on_commit(lambda: notify.top_up_paid_notify_task.delay(str(top_up.pk)))
 
 
 def _refund_due(top_up: TopUp, *, provider: str, payment_id: str, amount: Decimal, currency: str, at: datetime,
@@ -214,7 +215,7 @@ def _refund_due(top_up: TopUp, *, provider: str, payment_id: str, amount: Decima
                                      status=PaymentStatus.REFUND_DUE, received_at=at, note=why[:255],
                                      recorded_by=actor.user)
     logger.warning("Payment %s for top-up %s is to be refunded: %s", payment_id, top_up.pk, why)
-    transaction.on_commit(lambda: tasks.refund_due_notify.delay(payment.pk))
+    transaction.on_commit(lambda: notify.refund_due_notify_task.delay(payment.pk))
     return payment
 
 
@@ -292,7 +293,7 @@ def top_up_cancel(*, actor: Actor, top_up: TopUp, at: datetime | None = None) ->
         locked.status, locked.closed_at = TopUpStatus.CANCELLED, at
         locked.failure_reason = f"Cancelled by {actor.label}."[:255]
         locked.save(update_fields=["status", "closed_at", "failure_reason"])
-        transaction.on_commit(lambda: tasks.provider_checkout_close.delay(str(locked.pk)))
+        transaction.on_commit(lambda: provider_checkout_close.delay(str(locked.pk)))
     return locked
 
 
@@ -380,3 +381,11 @@ def payment_refunded_mark(*, actor: Actor, payment: Payment, at: datetime | None
         locked.save(update_fields=["status", "refunded_at", "note"])
         return locked
 
+
+@shared_task(name="payments.tasks.provider_checkout_close")
+def provider_checkout_close(top_up_id: str) -> None:
+    """Close the provider's checkout of a cancelled or expired top-up (best effort)."""
+    top_up = TopUp.objects.get(pk=top_up_id)
+    provider = providers.get(top_up.provider)
+    if provider is not None and provider.is_configured():
+        provider.cancel(top_up)
