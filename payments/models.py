@@ -16,6 +16,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from ledger.models import Account, MoneyField, Organization, Transaction
+from ledger.money import money
 
 
 class Provider(models.TextChoices):
@@ -162,6 +163,10 @@ class TopUp(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == TopUpStatus.PENDING
+
+    def tax_rows(self) -> list[tuple[str, str, str]]:
+        """The tax lines as shown to people: (name, "9%", amount through the one money formatter)."""
+        return [(line["name"], f"{line['rate']}%", money(line["amount"], self.currency)) for line in self.tax_lines]
 
 
 class PaymentStatus(models.TextChoices):

@@ -44,7 +44,8 @@ def top_up_paid_notify(*, top_up_id) -> list[str]:
         recipients = receipt_recipients(top_up)
         if recipients:
             context = {"top_up": top_up, "organization": organization, "amount": money(top_up.amount, top_up.currency),
-                       "tax": money(top_up.tax, top_up.currency), "total": money(top_up.total, top_up.currency)}
+                       "tax": money(top_up.tax, top_up.currency), "total": money(top_up.total, top_up.currency),
+                       "tax_rows": top_up.tax_rows()}
             message = EmailMultiAlternatives(
                 subject=f"[{organization.name}] Credits added: tax invoice {top_up.invoice_number}",
                 body=render_to_string("payments/email/top_up_paid.txt", context),

@@ -14,6 +14,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from ledger.admin.accounts import ReadOnlyLedgerAdmin
 from ledger.admin.base import ServiceSavingAdmin
+from ledger.admin.display import MoneyDisplayMixin
 from ledger.errors import LedgerError
 from ledger.models import Transaction, TransactionKind
 from ledger.money import money
@@ -39,14 +40,14 @@ RECORD_PERMISSION = "payments.record_payment"
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyLedgerAdmin):
+class TopUpAdmin(MoneyDisplayMixin, ReadOnlyLedgerAdmin):
     list_display = ["created_at", "organization", "account", "amount_col", "tax_col", "total_col", "provider",
                     "status", "invoice_number", "receipt_col"]
     list_filter = ["status", "provider", "currency", "origin"]
     search_fields = ["invoice_number", "provider_reference", "provider_payment_id", "billing_name",
                      "organization__name", "organization__wallet_id"]
     date_hierarchy = "created_at"
-    readonly_fields = ["id", "organization", "account", "amount", "tax", "total", "currency", "tax_lines",
+    readonly_fields = ["id", "organization", "account", "amount", "tax", "total", "currency", "tax_lines_col",
                        "billing_name", "billing_address", "billing_country", "billing_state", "billing_tax_id",
                        "billing_email", "provider", "provider_reference", "provider_payment_id", "checkout_url",
                        "status", "origin", "created_at", "expires_at", "paid_at", "closed_at", "failure_reason",
@@ -70,6 +71,10 @@ class TopUpAdmin(ReadOnlyLedgerAdmin):
     @admin.display(description="Total", ordering="total")
     def total_col(self, obj):
         return money(obj.total, obj.currency)
+
+    @admin.display(description="Tax lines")
+    def tax_lines_col(self, obj):
+        return "; ".join(f"{name} {rate}: {value}" for name, rate, value in obj.tax_rows()) or "—"
 
     @admin.display(description="Receipt")
     def receipt_col(self, obj):
@@ -165,7 +170,7 @@ def record_invoice_payment_view(model_admin, request, invoice_id):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyLedgerAdmin):
+class PaymentAdmin(MoneyDisplayMixin, ReadOnlyLedgerAdmin):
     list_display = ["received_at", "organization", "provider", "provider_payment_id", "amount_col", "status",
                     "top_up_link", "note"]
     list_filter = ["status", "provider", "currency"]
@@ -210,7 +215,7 @@ class ProviderEventAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(TopUpLimit)
-class TopUpLimitAdmin(SimpleHistoryAdmin):
+class TopUpLimitAdmin(MoneyDisplayMixin, SimpleHistoryAdmin):
     list_display = ["currency", "min_col", "max_col"]
 
     @admin.display(description="Min amount", ordering="min_amount")
@@ -221,11 +226,6 @@ class TopUpLimitAdmin(SimpleHistoryAdmin):
     def max_col(self, obj):
         return money(obj.max_amount, obj.currency)
 
-    def get_fields(self, request, obj=None):
-        """Read-only viewers see the limits as amounts of their currency."""
-        if obj is not None and not self.has_change_permission(request, obj):
-            return ["currency", "min_col", "max_col"]
-        return super().get_fields(request, obj)
 
 
 @admin.register(TaxRule)
@@ -271,15 +271,28 @@ def _rule_fields(data: dict) -> dict:
 
 
 @admin.register(AutoRecharge)
-class AutoRechargeAdmin(ServiceSavingAdmin, SimpleHistoryAdmin):
+class AutoRechargeAdmin(MoneyDisplayMixin, ServiceSavingAdmin, SimpleHistoryAdmin):
     form = AutoRechargeForm
-    list_display = ["account", "enabled", "threshold", "mode", "amount", "target", "max_per_day", "provider",
-                    "disabled_reason"]
+    currency_path = "account__organization__currency"
+    list_display = ["account", "enabled", "threshold_col", "mode", "amount_col", "target_col", "max_per_day",
+                    "provider", "disabled_reason"]
     list_filter = ["enabled", "provider", "mode"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(account__in=accounts_for(request.user)).select_related(
             "account__organization")
+
+    @admin.display(description="Threshold", ordering="threshold")
+    def threshold_col(self, obj):
+        return money(obj.threshold, obj.account.organization.currency)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_col(self, obj):
+        return "—" if obj.amount is None else money(obj.amount, obj.account.organization.currency)
+
+    @admin.display(description="Target", ordering="target")
+    def target_col(self, obj):
+        return "—" if obj.target is None else money(obj.target, obj.account.organization.currency)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

@@ -191,3 +191,17 @@ def test_platform_staff_buy_on_a_customers_behalf(org, client):
         name="Marketing").pk)))
     top_up = TopUp.objects.get()
     assert response.status_code == 302 and top_up.created_by == staff and top_up.account.name == "Marketing"
+
+
+def test_admin_pages_show_amounts_through_the_money_formatter(org, admin_client, org_admin):
+    """Top-up and payment pages (view-only) show amounts and tax lines like every other screen: ₹1,180.00."""
+    top_up = start_top_up(org.master_account, "1000", actor=ledger.Actor(user=org_admin))
+    deliver(sandbox_body(top_up))
+    change = admin_client.get(reverse("admin:payments_topup_change", args=[top_up.pk])).content.decode()
+    assert "₹1,000.00" in change and "₹180.00" in change and "₹1,180.00" in change
+    assert "CGST 9%: ₹90.00; SGST 9%: ₹90.00" in change
+    assert "1000.000000" not in change and "1180.00</" not in change and '"amount":' not in change
+    payment = Payment.objects.get(top_up=top_up)
+    admin_client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
+    shown = admin_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
+    assert "₹1,180.00" in shown and "1180.000000" not in shown

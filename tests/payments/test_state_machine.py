@@ -58,6 +58,11 @@ def test_a_paid_top_up_grants_the_net_amount_and_books_clearing_and_tax(org, buy
     assert Notification.objects.filter(organization=org, kind=NotificationKind.TOP_UP_PAID).count() == 1
     [message] = mail.outbox
     assert "admin@acme.example" in message.to and top_up.invoice_number in message.subject
+    html = message.alternatives[0][0]
+    for text in (message.body, html):  # tax lines through the one money formatter, like net and total
+        assert "CGST 9%: ₹90.00" in text.replace("</td><td align=\"right\">", ": ")
+        assert "SGST 9%: ₹90.00" in text.replace("</td><td align=\"right\">", ": ")
+        assert " INR" not in text and "₹1,000.00" in text and "₹1,180.00" in text
     [(filename, content, mimetype)] = message.attachments
     assert mimetype == "application/pdf" and content.startswith(b"%PDF")
 
