@@ -41,6 +41,7 @@ from .providers.base import Event
 logger = logging.getLogger(__name__)
 
 CREATE_OPERATION = "top_up_create"
+CANCEL_OPERATION = "top_up_cancel"
 BILLING_FIELDS = ("name", "address", "country", "state", "tax_id", "email")
 
 
@@ -114,9 +115,9 @@ def provider_choose(currency: str, country: str, requested: str | None = None, *
 # --- create ---------------------------------------------------------------------------------------------
 
 
-def _replay_top_up(caller: str, key: str, fingerprint: str) -> TopUp:
+def _replay_top_up(caller: str, key: str, fingerprint: str, operation: str = "") -> TopUp:
     record = IdempotencyRecord.objects.get(caller=caller, key=key)
-    if record.operation != CREATE_OPERATION or record.fingerprint != fingerprint:
+    if record.operation != (operation or CREATE_OPERATION) or record.fingerprint != fingerprint:
         raise IdempotencyConflict()
     top_up = TopUp.objects.select_related("account__organization").get(pk=record.result_id)
     top_up.replayed = True
@@ -283,10 +284,23 @@ def payment_event_process(*, provider: str, event: Event, at: datetime | None = 
         return outcome
 
 
-def top_up_cancel(*, actor: Actor, top_up: TopUp, at: datetime | None = None) -> TopUp:
-    """Cancel a pending top-up (the buyer changed their mind); anything else is TopUpNotPending."""
+def top_up_cancel(*, actor: Actor, top_up: TopUp, idempotency_key: str | None = None,
+                  at: datetime | None = None) -> TopUp:
+    """Cancel a pending top-up (the buyer changed their mind); anything else is TopUpNotPending.
+
+    With `idempotency_key`, a retry of the same cancel returns the cancelled top-up (marked `replayed`)
+    instead of TopUpNotPending; the key used for another request is IdempotencyConflict.
+    """
     at = at or timezone.now()
+    fingerprint = request_fingerprint(CANCEL_OPERATION, {"top_up": top_up})
+    if idempotency_key:
+        check_key(idempotency_key)
     with transaction.atomic(durable=True):
+        if idempotency_key:
+            record_id = claim_key(actor.caller, idempotency_key, CANCEL_OPERATION, fingerprint)
+            if record_id is None:
+                return _replay_top_up(actor.caller, idempotency_key, fingerprint, CANCEL_OPERATION)
+            IdempotencyRecord.objects.filter(pk=record_id).update(result_model="topup", result_id=str(top_up.pk))
         locked = _locked(top_up.pk)
         if locked.status != TopUpStatus.PENDING:
             raise TopUpNotPending(f"The top-up is {locked.status}: only a pending top-up can be cancelled.")
