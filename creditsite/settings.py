@@ -149,6 +149,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.send_sandbox_event": {"queue": "payments"},
     "payments.tasks.auto_recharge_check": {"queue": "payments"},
     "payments.tasks.auto_recharge_charge": {"queue": "payments"},
+    "payments.tasks.auto_recharge_catch_up": {"queue": "payments"},
 }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -166,6 +167,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "check-ledger": {"task": "ops.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
 CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups", "schedule": timedelta(minutes=5)}
+CELERY_BEAT_SCHEDULE["auto-recharge-catch-up"] = {"task": "payments.tasks.auto_recharge_catch_up",
+                                                  "schedule": timedelta(minutes=15)}
 ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails
 
 # Email

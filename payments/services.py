@@ -34,7 +34,7 @@ from . import notify, providers
 from .conf import pending_ttl, plain, seller, states
 from .errors import TopUpNotPending
 from .invoices import invoice_number_next
-from .models import Payment, PaymentStatus, Provider, ProviderEvent, TopUp, TopUpStatus
+from .models import AutoRecharge, Payment, PaymentStatus, Provider, ProviderEvent, TopUp, TopUpStatus
 from .pricing import quote
 from .providers.base import Event
 
@@ -281,7 +281,24 @@ def payment_event_process(*, provider: str, event: Event, at: datetime | None = 
             outcome = "ignored"
         stored.top_up, stored.outcome = top_up, outcome
         stored.save(update_fields=["top_up", "outcome"])
+        if event.saved_method and top_up is not None and top_up.provider == provider \
+                and top_up.status == TopUpStatus.PAID:
+            _payment_method_save(top_up, provider, *event.saved_method)
         return outcome
+
+
+def _payment_method_save(top_up: TopUp, provider: str, customer: str, payment_method: str) -> None:
+    """The buyer let the provider keep the card they paid with: the account's auto-recharge on that provider
+    charges it from now on, switched on and armed again (a card declined earlier had switched it off)."""
+    rule = AutoRecharge.objects.select_for_update().filter(account_id=top_up.account_id, provider=provider).first()
+    if rule is None:
+        return
+    rule.customer_reference, rule.payment_method = customer[:255], payment_method[:255]
+    rule.enabled, rule.disabled_reason, rule.armed = True, "", True
+    rule.save(update_fields=["customer_reference", "payment_method", "enabled", "disabled_reason", "armed",
+                             "updated_at"])
+    logger.info("Auto-recharge of %s now charges the saved %s method %s", top_up.account_id, provider,
+                payment_method)
 
 
 def top_up_cancel(*, actor: Actor, top_up: TopUp, idempotency_key: str | None = None,

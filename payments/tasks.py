@@ -12,6 +12,7 @@ from celery import shared_task
 from django.utils.dateparse import parse_datetime
 
 from . import services
+from .auto_recharge import auto_recharge_catch_up_task as auto_recharge_catch_up
 from .auto_recharge import auto_recharge_charge_task as auto_recharge_charge
 from .auto_recharge import auto_recharge_check_task as auto_recharge_check
 from .models import TopUp
@@ -20,7 +21,7 @@ from .notify import top_up_paid_notify_task as top_up_paid_notify
 from .providers import sandbox
 from .services import provider_checkout_close
 
-__all__ = ["auto_recharge_charge", "auto_recharge_check", "expire_top_ups",
+__all__ = ["auto_recharge_catch_up", "auto_recharge_charge", "auto_recharge_check", "expire_top_ups",
            "provider_checkout_close", "refund_due_notify", "send_sandbox_event", "top_up_paid_notify"]
 
 logger = logging.getLogger(__name__)
