@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger import console_forms
 from ledger.admin.accounts import ReadOnlyLedgerAdmin
 from ledger.admin.base import ServiceSavingAdmin
 from ledger.admin.display import MoneyDisplayMixin
@@ -115,29 +116,66 @@ def _record_form_page(model_admin, request, *, title, form, back_url, subject, s
     return TemplateResponse(request, "payments/record_payment.html", context, status=status)
 
 
+def _record_payment(model_admin, request, *, organization, action: str, title: str, back_url: str, subject: str,
+                    initial: dict, perform):
+    """A record-payment form that records at most once (ledger.console_forms): each rendering carries a
+    one-time token, claimed by the first valid submission; Back and resubmit, a reload or a second tab
+    find it used and record nothing. `perform(data, key)` records (the token id is its idempotency key)
+    and returns (where to go, what to say)."""
+    signed = request.POST.get("form_token", "") if request.method == "POST" else ""
+    token = console_forms.form_token_get(signed=signed, user=request.user, organization=organization,
+                                         action=action) if signed else None
+    form = RecordPaymentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if token is None:  # no token, tampered with, another user's or action's, or purged
+            form.add_error(None, "This form had expired: nothing was recorded. Check the values and submit again.")
+        else:
+            claim = console_forms.form_token_claim(token=token, fingerprint="", summary=subject)
+            if claim.outcome == "used":
+                model_admin.message_user(request, "Already recorded: this form was submitted before, so nothing "
+                                                  "was recorded twice.", messages.INFO)
+                return redirect(claim.token.result_url or back_url)
+            try:
+                url, message = perform(form.cleaned_data, str(token.pk))
+            except LedgerError as exc:
+                console_forms.form_token_release(token=token)
+                form.add_ledger_error(exc)
+            except BaseException:
+                console_forms.form_token_release(token=token)
+                raise
+            else:
+                console_forms.form_token_complete(token=token, summary=message, result_url=url)
+                model_admin.message_user(request, message, messages.SUCCESS)
+                return redirect(url)
+    if token is None or token.claimed_at is not None:
+        signed = console_forms.form_token_issue(user=request.user, organization=organization, action=action)
+    form.fields["form_token"].initial = signed
+    if form.is_bound:
+        form.data = form.data.copy()
+        form.data["form_token"] = signed
+    return _record_form_page(model_admin, request, title=title, form=form, back_url=back_url, subject=subject,
+                             status=400 if form.errors else 200)
+
+
 def record_top_up_payment_view(model_admin, request, top_up_id):
     """Finance records a bank transfer / purchase order payment against a pending top-up: it settles it."""
     if not request.user.has_perm(RECORD_PERMISSION):
         raise PermissionDenied
     top_up = purchase.scoped_top_up(request, top_up_id)
-    back = reverse("admin:payments_topup_change", args=[top_up.pk])
     subject = (f"Top-up of {money(top_up.amount, top_up.currency)} (total {money(top_up.total, top_up.currency)}) "
                f"for {top_up.organization.name} / {top_up.account.name}, {top_up.get_status_display().lower()}")
-    form = RecordPaymentForm(request.POST or None, initial={"amount": top_up.total})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.bank_payment_record(actor=Actor(user=request.user), top_up=top_up, reference=data["reference"],
-                                         amount=data["amount"], received_on=data["received_on"])
-        except LedgerError as exc:
-            form.add_ledger_error(exc)
-        else:
-            model_admin.log_change(request, top_up, f"Bank payment {data['reference']} recorded.")
-            model_admin.message_user(request, f"Payment {data['reference']} recorded: the credits were added.",
-                                     messages.SUCCESS)
-            return redirect(purchase.confirmation_url(top_up))
-    return _record_form_page(model_admin, request, title="Record a bank payment", form=form, back_url=back,
-                             subject=subject, status=400 if form.errors else 200)
+
+    def perform(data, key):
+        services.bank_payment_record(actor=Actor(user=request.user), top_up=top_up, reference=data["reference"],
+                                     amount=data["amount"], received_on=data["received_on"])
+        model_admin.log_change(request, top_up, f"Bank payment {data['reference']} recorded.")
+        return (purchase.confirmation_url(top_up),
+                f"Payment {data['reference']} recorded: the credits were added.")
+
+    return _record_payment(model_admin, request, organization=top_up.organization, action="record-top-up-payment",
+                           title="Record a bank payment", back_url=reverse("admin:payments_topup_change",
+                                                                           args=[top_up.pk]),
+                           subject=subject, initial={"amount": top_up.total}, perform=perform)
 
 
 def record_invoice_payment_view(model_admin, request, invoice_id):
@@ -152,21 +190,17 @@ def record_invoice_payment_view(model_admin, request, invoice_id):
     back = reverse("admin:ledger_transaction_change", args=[invoice.pk])
     subject = (f"Invoice {invoice.period} of {invoice.organization.name} / {invoice.account.name}: "
                f"{money(invoice.amount, invoice.currency)}, outstanding {money(outstanding, invoice.currency)}")
-    form = RecordPaymentForm(request.POST or None, initial={"amount": outstanding})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.postpaid_payment_record(actor=Actor(user=request.user), invoice=invoice,
-                                             reference=data["reference"], amount=data["amount"],
-                                             received_on=data["received_on"])
-        except LedgerError as exc:
-            form.add_ledger_error(exc)
-        else:
-            model_admin.message_user(request, f"Payment {data['reference']} of {money(data['amount'], invoice.currency)}"
-                                              f" recorded against invoice {invoice.period}.", messages.SUCCESS)
-            return redirect(back)
-    return _record_form_page(model_admin, request, title="Record an invoice payment", form=form, back_url=back,
-                             subject=subject, status=400 if form.errors else 200)
+
+    def perform(data, key):
+        services.postpaid_payment_record(actor=Actor(user=request.user), invoice=invoice,
+                                         reference=data["reference"], amount=data["amount"],
+                                         received_on=data["received_on"], idempotency_key=f"record-payment:{key}")
+        return back, (f"Payment {data['reference']} of {money(data['amount'], invoice.currency)} recorded against "
+                      f"invoice {invoice.period}.")
+
+    return _record_payment(model_admin, request, organization=invoice.organization, action="record-invoice-payment",
+                           title="Record an invoice payment", back_url=back, subject=subject,
+                           initial={"amount": outstanding}, perform=perform)
 
 
 @admin.register(Payment)
