@@ -229,6 +229,8 @@ REST_FRAMEWORK = {
         "service_token": env.str("API_TOKEN_RATE", default="6000/min"),
         "user": env.str("API_SESSION_RATE", default="600/min"),
         "stranger": env.str("API_STRANGER_RATE", default="60/min"),
+        # provider webhooks, per provider and client address (Stripe and Razorpay post from a few addresses)
+        "payment_webhook": env.str("PAYMENT_WEBHOOK_RATE", default="1200/min"),
     },
     # The client address of a request (strangers are throttled by it): REMOTE_ADDR, or the entry our proxy
     # appends to X-Forwarded-For when one is trusted. Never trust the header without a proxy: anyone can set it.

@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from apiauth.throttling import FailOpenRateThrottle
 from ledger.api.idempotency import fingerprint, idempotency_key, key_parameter, respond
 from ledger.api.pagination import KeysetPagination, paginated
 from ledger.api.permissions import actor_for, is_service, visible_organizations
@@ -145,6 +146,18 @@ class TopUpReceiptView(ApiView):
         return response
 
 
+class WebhookRateThrottle(FailOpenRateThrottle):
+    """Webhook posts per provider and client address (setting PAYMENT_WEBHOOK_RATE): whoever floods the
+    endpoint with forged events is answered 429 before any signature is checked. Fails open like the others."""
+
+    scope = "payment_webhook"
+    policy = "webhook"
+
+    def get_cache_key(self, request, view):
+        provider = str(view.kwargs.get("provider", ""))[:32]
+        return self.cache_format % {"scope": f"{self.scope}:{provider}", "ident": self.get_ident(request)}
+
+
 # No token: 401 and 403 cannot happen; a bad signature is 400, an unknown provider 404, the per-address quota 429.
 WEBHOOK_RESPONSES = {status: response for status, response in responses({200: s.WebhookAckSerializer}, 404).items()
                      if status not in (401, 403)}
@@ -153,7 +166,7 @@ WEBHOOK_RESPONSES = {status: response for status, response in responses({200: s.
 class WebhookView(ApiView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes: list = []
+    throttle_classes = [WebhookRateThrottle]
 
     @api_schema(
         tags=["payments"], summary="A payment provider's event (signed by the provider, no token)",

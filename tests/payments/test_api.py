@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from ledger import selectors
-from payments.models import TopUp, TopUpStatus
+from payments.models import ProviderEvent, TopUp, TopUpStatus
 from tests.admin.conftest import user_with_role
 from tests.api.helpers import token_client
 from tests.factories import make_org
@@ -204,3 +204,24 @@ def test_amount_is_the_net_amount_granted(org, manage):
     deliver(sandbox_body(top_up))
     org.master_account.refresh_from_db()
     assert org.master_account.balance == Decimal("1000")
+
+
+def test_webhooks_are_throttled_per_address_with_a_json_429(defaults, monkeypatch):
+    """Past the per-address quota a webhook is 429 `throttled` (JSON, Retry-After) before its signature is read;
+    another address, or another provider's endpoint, has its own quota."""
+    from payments.api.views import WebhookRateThrottle
+
+    monkeypatch.setattr(WebhookRateThrottle, "THROTTLE_RATES", {"payment_webhook": "2/min"})
+    client = APIClient()
+
+    def post(address, provider="sandbox"):
+        return client.post(f"/api/v1/payments/webhooks/{provider}", {"id": "evt_x"}, format="json",
+                           REMOTE_ADDR=address)
+
+    assert [post("198.51.100.7").status_code for _ in range(2)] == [400, 400]  # unsigned: counted, refused
+    throttled = post("198.51.100.7")
+    assert throttled.status_code == 429 and throttled["Content-Type"] == "application/json"
+    assert throttled.json()["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+    assert post("198.51.100.8").status_code == 400  # another address
+    assert post("198.51.100.7", provider="stripe").status_code == 404  # another provider's quota
+    assert ProviderEvent.objects.count() == 0
