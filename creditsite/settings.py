@@ -308,8 +308,7 @@ if not DEBUG:
 # --- Production safety: proxy, admin login throttle, second factor (issue 13) ---------------------
 # TRUSTED_PROXY: a proxy we run sits in front and sets X-Forwarded-Proto and X-Forwarded-For. Only
 # then are those headers believed (HTTPS detection here, client addresses for throttles and logs);
-# without a proxy any client could send them.
-TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+# without a proxy any client could send them. (TRUSTED_PROXY is read once, near the top.)
 if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
