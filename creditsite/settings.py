@@ -249,6 +249,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "ledger.api.schema.strip_trailing_slashes",
+        "ledger.api.schema.closed_request_bodies",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LedgerKindEnum": "ledger.api.serializers.LEDGER_KINDS",

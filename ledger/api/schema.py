@@ -163,6 +163,16 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
         return schema
 
 
+def closed_request_bodies(result, generator, request, public):
+    """SPECTACULAR postprocessing hook: request bodies are declared closed (`additionalProperties: false`), so
+    a generated client sends only the fields listed. The server is lenient, not strict: it ignores a field
+    it does not declare (docs/api.md), though NUL or over-deep nesting anywhere in a body is still 400."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema.setdefault("additionalProperties", False)
+    return result
+
+
 def strip_trailing_slashes(result, generator, request, public):
     """SPECTACULAR postprocessing hook: document paths as api-v1.md writes them (the slash is optional)."""
     result["paths"] = {path.rstrip("/") or path: item for path, item in result["paths"].items()}
