@@ -156,6 +156,7 @@ CELERY_TASK_ROUTES = {
     "payments.tasks.send_sandbox_event": {"queue": "payments"},
     "payments.tasks.auto_recharge_check": {"queue": "payments"},
     "payments.tasks.auto_recharge_charge": {"queue": "payments"},
+    "payments.tasks.auto_recharge_catch_up": {"queue": "payments"},
 }
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -176,6 +177,8 @@ CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups
 CELERY_BEAT_SCHEDULE["expire-approval-requests"] = {"task": "approvals.tasks.expire_approval_requests",
                                                     "schedule": timedelta(minutes=15)}
 CELERY_TASK_ROUTES["approvals.tasks.expire_approval_requests"] = {"queue": "jobs"}
+CELERY_BEAT_SCHEDULE["auto-recharge-catch-up"] = {"task": "payments.tasks.auto_recharge_catch_up",
+                                                  "schedule": timedelta(minutes=15)}
 ADMINS = env.list("ADMINS", default=[])  # addresses mailed when the nightly ledger check fails
 
 # Email
@@ -236,6 +239,8 @@ REST_FRAMEWORK = {
         "service_token": env.str("API_TOKEN_RATE", default="6000/min"),
         "user": env.str("API_SESSION_RATE", default="600/min"),
         "stranger": env.str("API_STRANGER_RATE", default="60/min"),
+        # provider webhooks, per provider and client address (Stripe and Razorpay post from a few addresses)
+        "payment_webhook": env.str("PAYMENT_WEBHOOK_RATE", default="1200/min"),
     },
     # The client address of a request (strangers are throttled by it): REMOTE_ADDR, or the entry our proxy
     # appends to X-Forwarded-For when one is trusted. Never trust the header without a proxy: anyone can set it.
@@ -314,8 +319,7 @@ if not DEBUG:
 # --- Production safety: proxy, admin login throttle, second factor (issue 13) ---------------------
 # TRUSTED_PROXY: a proxy we run sits in front and sets X-Forwarded-Proto and X-Forwarded-For. Only
 # then are those headers believed (HTTPS detection here, client addresses for throttles and logs);
-# without a proxy any client could send them.
-TRUSTED_PROXY = env.bool("TRUSTED_PROXY", default=False)
+# without a proxy any client could send them. (TRUSTED_PROXY is read once, near the top.)
 if TRUSTED_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

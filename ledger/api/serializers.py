@@ -117,7 +117,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="invalid, not_authenticated, permission_denied, not_found, "
                                            "insufficient_credits, org_blocked, credit_management_disabled, "
                                            "idempotency_conflict, "
-                                           "transfer_not_allowed, hold_not_active, no_rate, throttled, ...")
+                                           "transfer_not_allowed, hold_not_active, top_up_not_pending, no_rate, "
+                                           "throttled, ...")
     detail = serializers.CharField(help_text="A human sentence.")
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
                                    help_text="Field messages, only for validation errors (`invalid`).")

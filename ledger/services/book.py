@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..errors import LedgerError
-from ..events import balances_changed, money_moved, money_refused
+from ..events import balances_changed, lock_waited, money_moved, money_refused
 from ..models import Account, CreditLot, Posting, SystemAccount, Transaction
 from ..money import Actor
 from . import writer
@@ -88,6 +88,12 @@ def publish_refusal(operation: str, account_id, error: LedgerError) -> None:
     """money_refused, at once (a refused operation wrote nothing, so there is no commit to wait for)."""
     if money_refused.has_listeners():
         money_refused.send_robust(sender=Transaction, operation=operation, account_id=account_id, error=error)
+
+
+def publish_lock_wait(operation: str, seconds: float | None) -> None:
+    """lock_waited, at once: the seconds a charge spent acquiring its funding account's row lock."""
+    if seconds is not None and lock_waited.has_listeners():
+        lock_waited.send_robust(sender=Account, operation=operation, seconds=seconds)
 
 
 @dataclass
