@@ -42,7 +42,8 @@ from ledger.models import (
     effective_limit_expression,
 )
 from ledger.money import money
-from ledger.selectors import organizations_openable_by, organizations_search
+from ledger.services.rules import is_blocked
+from ledger.selectors import organizations_openable_by, organizations_search, sees_all_organizations
 from ledger.times import zone_of
 
 from .base import ServiceSavingAdmin
@@ -54,6 +55,9 @@ from .status import (
     status_badge,
     status_expression,
 )
+
+
+SELF_SERVICE_SETTINGS = ("individual_user_credits", "user_to_user_transfers", "transfer_conditions")
 
 
 def scoped_organizations(user):
@@ -170,10 +174,10 @@ def _limit_scope(data) -> str:
 
 
 ACTIONS = [
-    ActionSpec("add-credits", "Add credits", AddCreditsForm, "manage_credits", _add_credits, "Add credits",
+    ActionSpec("add-credits", "Add credits", AddCreditsForm, "add_credits", _add_credits, "Add credits",
                lambda org, d: f"grant of {money(d['amount'], org.currency)} to {d['account'].name}",
                ("account", "amount")),
-    ActionSpec("remove-credits", "Remove credits", RemoveCreditsForm, "manage_credits", _remove_credits,
+    ActionSpec("remove-credits", "Remove credits", RemoveCreditsForm, "remove_credits", _remove_credits,
                "Remove credits",
                lambda org, d: f"removal of {money(d['amount'], org.currency)} from {d['account'].name}",
                ("account", "amount")),
@@ -238,7 +242,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                                        "credit_management_enabled", "admins"]})]
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme", "reason",
                                    "credit_management_enabled", "created_at"]}),
-                ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
+                ("Buying credits", {"fields": ["purchase_expires_in"]}),
+                ("Individual user credits", {"fields": list(SELF_SERVICE_SETTINGS),
+                                             "description": "Subaccount users buy and transfer their own credits "
+                                                            "(docs/policies.md). Org admins may change these."}),
                 ("Spending policy", {"fields": ["spending_policy", "spending_floor" if self.can(
                     request, "set_spending_policy") else "spending_floor_display"],
                                      "description": "What may be spent when credits run short (docs/policies.md). "
@@ -254,6 +261,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
         if not self.can(request, "set_spending_policy"):
             readonly += ["spending_policy", "spending_floor_display"]
+        if not sees_all_organizations(request.user):  # org admins: only their orgs' self-service settings
+            editable = {*SELF_SERVICE_SETTINGS, "reason"}
+            readonly += [name for fieldset in self.get_fieldsets(request, obj) for name in fieldset[1]["fields"]
+                         if name not in editable and name not in readonly]
         return readonly
 
     @admin.display(description="Spending floor")
@@ -496,6 +507,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "master_available": money(org.master_account.available(), org.currency),
             "media": self.media,
             "consequences": credit_management_consequences(org) if action.slug == "credit-management" else None,
+            "blocked": is_blocked(org, org.master_account.available()), "floor": money(org.spending_floor, org.currency),
         }
 
 

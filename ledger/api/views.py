@@ -268,7 +268,7 @@ class CreditLimitView(ApiView):
 
 class CreditsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.add_credits"]}
 
     @api_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
                    request=s.CreditsSerializer, responses=responses({201: s.CreditsResultSerializer}, 404, 409),
@@ -295,7 +295,7 @@ class CreditsView(ApiView):
 
 class RemovalsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
                    parameters=[ID, key_parameter()], request=s.RemovalSerializer,
@@ -464,7 +464,7 @@ def _fresh_charge(txn):
 
 class ChargeView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge a send (priced from the rate card in force)",
@@ -490,7 +490,7 @@ class ChargeView(ApiView):
 
 class BatchView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge up to 1000 items in order on one account",
@@ -545,7 +545,7 @@ class BatchView(ApiView):
 
 class HoldCreateView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
                    parameters=[key_parameter()], request=s.HoldCreateSerializer,
@@ -574,7 +574,7 @@ class HoldDetailView(ApiView):
 
 class HoldReleaseView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Release what is left of an active hold",
                    parameters=[ID, key_parameter()], request=None,
