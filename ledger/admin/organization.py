@@ -42,8 +42,8 @@ from ledger.models import (
     effective_limit_expression,
 )
 from ledger.money import money
-from ledger.services.rules import is_blocked
 from ledger.selectors import organizations_openable_by, organizations_search, sees_all_organizations
+from ledger.services.rules import is_blocked
 from ledger.times import zone_of
 
 from .base import ServiceSavingAdmin
@@ -55,7 +55,6 @@ from .status import (
     status_badge,
     status_expression,
 )
-
 
 SELF_SERVICE_SETTINGS = ("individual_user_credits", "user_to_user_transfers", "transfer_conditions")
 
@@ -195,6 +194,7 @@ ACTIONS = [
                lambda org, d: f"switch of credit management {'on' if d['enabled'] else 'off'}"),
 ]
 ACTIONS_BY_SLUG = {action.slug: action for action in ACTIONS}
+PREFILLED = ("account", "from_account", "to_account")  # GET parameters a link may preset on an action form
 
 
 def result_url(result) -> str:
@@ -427,12 +427,13 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         else:
             signed = request.GET.get("form", "")
             token = console_forms.form_token_get(signed=signed, user=request.user, organization=org, action=slug)
-            if token is None:
+            prefill = {name: request.GET[name] for name in PREFILLED if request.GET.get(name)}
+            if token is None:  # links may choose the accounts (?from_account=&to_account=): kept on the form's URL
                 signed = console_forms.form_token_issue(user=request.user, organization=org, action=slug)
-                return redirect(f"{action_url}?{urlencode({'form': signed})}")
+                return redirect(f"{action_url}?{urlencode({'form': signed, **prefill})}")
             if token.claimed_at is not None:
                 return self.render_used(request, org, action, token, org_url, action_url)
-            form = action.form_class(organization=org)
+            form = action.form_class(organization=org, initial=prefill)
         status = 400 if form.is_bound and form.errors else 200
         return self.render_action(request, org, action, form, org_url, signed, status=status, duplicate=duplicate)
 

@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 from ledger import services
 from ledger.finance.csv import csv_response, stream_rows
 from ledger.models import Account, CreditLot, Hold, Organization, Posting
-from ledger.selectors import organizations_search, postings_of_kind
+from ledger.selectors import is_org_admin_of, organizations_search, postings_of_kind, sees_all_organizations
+from ledger.selfservice.rules import may_transfer_between
 
 from . import serializers as s
 from .errors import error_body, error_response, flatten_errors
@@ -432,6 +433,10 @@ class TransferView(ApiView):
         data = validated(s.TransferSerializer, request.data)
         sender = get_account(request, data["from_account"])
         receiver = get_account(request, data["to_account"])
+        user = request.user
+        if (not is_service(request) and not sees_all_organizations(user) and not is_org_admin_of(user, sender.organization)
+                and not may_transfer_between(user, sender, receiver)):  # a subaccount user: individual credits
+            raise exceptions.PermissionDenied("Your user may not transfer between these accounts.")
         actor = actor_for(request)
         txn = services.transfer_create(actor=actor, from_account=sender, to_account=receiver, amount=data["amount"],
                                        comment=data["comment"], idempotency_key=key,

@@ -34,6 +34,11 @@ def split_and_grant(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
+    move_grants(apps)
+
+
+def move_grants(apps):
+    """The data part of `split_and_grant` (tests run it on their own database)."""
     Group = apps.get_model("auth", "Group")
     User = apps.get_model(*settings.AUTH_USER_MODEL.split("."))
     add, remove, old = (_permission(apps, name) for name in ("add_credits", "remove_credits", "manage_credits"))
