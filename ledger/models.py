@@ -116,6 +116,7 @@ class Organization(models.Model):
             ("export_ledger", "Can export ledgers as CSV"),
             ("buy_credits", "Can buy credits (top-ups)"),
             ("set_spending_policy", "Can change the spending policy"),
+            ("change_individual_credits", "Can change the individual user credit settings"),
         ]
         constraints = [
             models.CheckConstraint(

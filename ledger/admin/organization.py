@@ -42,7 +42,7 @@ from ledger.models import (
     effective_limit_expression,
 )
 from ledger.money import money
-from ledger.selectors import organizations_openable_by, organizations_search, sees_all_organizations
+from ledger.selectors import organizations_openable_by, organizations_search
 from ledger.services.rules import is_blocked
 from ledger.times import zone_of
 
@@ -236,6 +236,11 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        """change_organization, or change_individual_credits (org admins: those settings only, see below)."""
+        return super().has_change_permission(request, obj) or (
+            obj is not None and self.can(request, "change_individual_credits"))
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": ["name", "currency", "timezone", "payment_scheme", "credit_limit",
@@ -261,7 +266,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
         if not self.can(request, "set_spending_policy"):
             readonly += ["spending_policy", "spending_floor_display"]
-        if not sees_all_organizations(request.user):  # org admins: only their orgs' self-service settings
+        if not self.can(request, "change_organization"):  # org admins: only their orgs' self-service settings
             editable = {*SELF_SERVICE_SETTINGS, "reason"}
             readonly += [name for fieldset in self.get_fieldsets(request, obj) for name in fieldset[1]["fields"]
                          if name not in editable and name not in readonly]

@@ -5,7 +5,7 @@ every group and user that had it gets both, then it is deleted (no code asks for
 - "Credit managers", a new group that adds `add_credits` and `remove_credits` on top of a role: with Org
   admin, for the orgs the user administers; with Finance, for every org ("selected finance users").
 - Org admin: `export_ledger` (CSV and print of their own orgs' ledgers, the six-month usage export) and
-  `change_organization` (the admin lets them change only the self-service settings of their orgs).
+  `change_individual_credits` (the individual user credit settings of their orgs, nothing else).
 - Subaccount user: `transfer_credits` (their own subaccounts only, where the org turns individual user
   credits on; ledger.selfservice decides).
 Org settings: `user_to_user_transfers` (off by default) and `transfer_conditions` (the tick box's text).
@@ -18,7 +18,7 @@ from django.db import migrations, models
 CREDIT_MANAGERS = "Credit managers"
 GRANTS = {
     CREDIT_MANAGERS: [("ledger", "add_credits"), ("ledger", "remove_credits")],
-    "Org admin": [("ledger", "export_ledger"), ("ledger", "change_organization")],
+    "Org admin": [("ledger", "export_ledger"), ("ledger", "change_individual_credits")],
     "Subaccount user": [("ledger", "transfer_credits")],
 }
 
@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AlterModelOptions(
             name='organization',
-            options={'ordering': ['name'], 'permissions': [('add_credits', 'Can add credits'), ('remove_credits', 'Can remove credits (and charge or hold with a staff session)'), ('set_credit_limit', 'Can set credit limits'), ('transfer_credits', 'Can transfer credits between accounts'), ('toggle_credit_management', 'Can switch credit management on or off'), ('view_ledger', 'Can view ledger pages and reports'), ('export_ledger', 'Can export ledgers as CSV'), ('buy_credits', 'Can buy credits (top-ups)'), ('set_spending_policy', 'Can change the spending policy')]},
+            options={'ordering': ['name'], 'permissions': [('add_credits', 'Can add credits'), ('remove_credits', 'Can remove credits (and charge or hold with a staff session)'), ('set_credit_limit', 'Can set credit limits'), ('transfer_credits', 'Can transfer credits between accounts'), ('toggle_credit_management', 'Can switch credit management on or off'), ('view_ledger', 'Can view ledger pages and reports'), ('export_ledger', 'Can export ledgers as CSV'), ('buy_credits', 'Can buy credits (top-ups)'), ('set_spending_policy', 'Can change the spending policy'), ('change_individual_credits', 'Can change the individual user credit settings')]},
         ),
         migrations.AddField(
             model_name='historicalorganization',
