@@ -48,3 +48,10 @@ def test_subaccount_user_still_has_no_org_export(client, used_org, alice):
     client.force_login(alice)
     for name in ("finance:org_ledger_csv", "finance:usage_csv"):
         assert client.get(reverse(name, args=[used_org.pk])).status_code in (403, 404)
+
+
+def test_org_admin_payments_report_csv_covers_own_orgs(org_admin_client, used_org):
+    page = org_admin_client.get(reverse("finance_payments:report"))
+    assert page.status_code == 200 and page.context["can_export"]
+    response = org_admin_client.get(reverse("finance_payments:report"), {"format": "csv", "table": "reconciliation"})
+    assert response.status_code == 200 and response.streaming  # 403 before org admins had export_ledger

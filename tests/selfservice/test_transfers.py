@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from ledger import services
 from ledger.models import Posting, Transaction, TransactionKind
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_subaccount
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,23 @@ def test_a_user_without_accounts_sees_nothing(client, individual_org):
     client.force_login(UserFactory(username="nobody", is_staff=True))
     assert client.get(reverse("selfservice:organization_credits", args=[individual_org.pk])).status_code == 404
     assert "your organization's admins" in client.get(reverse("selfservice:my_credits")).content.decode()
+
+
+def test_api_session_of_a_subaccount_user_follows_the_rule(client, individual_org, alice, marketing):
+    second = make_subaccount(individual_org, name="Marketing 2", owner=alice)
+    client.force_login(alice)
+    response = client.post("/api/v1/transfers", {"from_account": str(marketing.pk), "to_account": str(second.pk),
+                                                 "amount": "1"}, content_type="application/json",
+                           headers={"Idempotency-Key": "k2"})
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert balances(individual_org)["Marketing 2"] == 0
+
+
+def test_the_subaccount_user_buys_only_with_the_setting_on(client, individual_org, alice, marketing):
+    client.force_login(alice)
+    buy = reverse("admin:payments_topup_buy", args=[individual_org.pk])
+    page = client.get(buy, {"account": str(marketing.pk)})
+    assert page.status_code == 200
+    assert [account.pk for account in page.context["form"].fields["account"].queryset] == [marketing.pk]
+    services.organization_update(actor=services.SYSTEM, organization=individual_org, individual_user_credits=False)
+    assert client.get(buy).status_code == 403
