@@ -28,8 +28,8 @@ class SelfTransferForm(LedgerActionForm):
     recipient = RecipientField(queryset=Account.objects.none(), required=False, label="To user",
                                help_text="Another user's subaccount of the organization.")
     amount = amount_field(help_text="At most what can leave the sending account. Moved credits keep their expiry.")
-    comment = forms.CharField(label="Comments", required=False, max_length=500,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Required: why you move these credits (kept with the ledger entry).")
     agree = forms.BooleanField(label=AGREE_LABEL, required=True,
                                error_messages={"required": "Tick the box to agree to the transfer conditions."})
 

@@ -39,6 +39,7 @@ def test_subaccount_user_transfers_with_the_conditions_tick(page, live_server, i
     assert "keep the credits' expiry dates" in page.locator("#conditions-text").inner_text()
     page.check("input[name=direction][value=to_master]")
     page.fill("#id_amount", "40")
+    page.fill("#id_comment", "Campaign finished early")
     page.click("#submit-transfer")  # without the tick: refused, nothing moved
     page.wait_for_selector(".field-agree .errorlist")
     assert "Tick the box" in page.locator(".field-agree .errorlist").inner_text()

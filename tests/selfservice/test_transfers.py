@@ -30,6 +30,7 @@ def open_form(client, account):
 
 
 def post(client, account, token, **data):
+    data.setdefault("comment", "budget moves")
     return client.post(reverse("selfservice:transfer", args=[account.pk]), {"form_token": token, **data})
 
 
@@ -49,7 +50,7 @@ def test_to_the_master_with_the_tick_moves_credits_once(client, individual_org, 
     after = balances(individual_org)
     assert after["Marketing"] == before["Marketing"] - 30 and after["master"] == before["master"] + 30
     txn = Transaction.objects.get(kind=TransactionKind.TRANSFER, actor_user=alice)
-    assert txn.amount == D("30")
+    assert txn.amount == D("30") and txn.memo == "back"
     assert sorted(Posting.objects.filter(transaction=txn, account__isnull=False).values_list("amount", flat=True)) \
         == [D("-30"), D("30")]
     # the same form again (Back and resubmit, a double click): nothing moves twice
@@ -209,3 +210,27 @@ def test_the_subaccount_user_buys_only_with_the_setting_on(client, individual_or
     assert [account.pk for account in page.context["form"].fields["account"].queryset] == [marketing.pk]
     services.organization_update(actor=services.SYSTEM, organization=individual_org, individual_user_credits=False)
     assert client.get(buy).status_code == 403
+
+
+def test_a_reason_is_required(client, individual_org, alice, marketing):
+    client.force_login(alice)
+    _, token = open_form(client, marketing)
+    before = balances(individual_org)
+    response = post(client, marketing, token, direction="to_master", amount="3", agree="on", comment="")
+    assert response.status_code == 400 and response.context["form"].errors["comment"]
+    assert balances(individual_org) == before
+
+
+def test_without_transfer_credits_the_link_is_gone_and_the_form_refused(client, individual_org, alice, marketing):
+    from django.contrib.auth.models import Group, Permission
+
+    Group.objects.get(name="Subaccount user").permissions.remove(
+        Permission.objects.get(content_type__app_label="ledger", codename="transfer_credits"))
+    client.force_login(alice)
+    page = client.get(reverse("selfservice:my_credits")).content.decode()
+    assert reverse("selfservice:transfer", args=[marketing.pk]) not in page
+    assert client.get(reverse("selfservice:transfer", args=[marketing.pk])).status_code == 403
+    before = balances(individual_org)
+    response = client.post(reverse("selfservice:transfer", args=[marketing.pk]),
+                           {"direction": "to_master", "amount": "1", "agree": "on", "comment": "x"})
+    assert response.status_code == 403 and balances(individual_org) == before
