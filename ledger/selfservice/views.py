@@ -25,6 +25,7 @@ from ledger.models import Account, BalanceMode, Organization
 from ledger.money import money
 from ledger.selectors import organizations_openable_by
 from ledger.services.rules import is_blocked
+from payments.selectors import may_buy
 
 from .forms import SelfTransferForm
 from .rules import TRANSFER_PERMISSION, may_transfer_own, self_service_accounts
@@ -37,8 +38,6 @@ def _context(request, **extra) -> dict:
 
 
 def _buy_url(user, account: Account) -> str | None:
-    from payments.selectors import may_buy  # payments sits on top of ledger: imported when a page asks
-
     if not may_buy(user, account):
         return None
     return reverse("admin:payments_topup_buy", args=[account.organization_id]) + "?" + urlencode(
