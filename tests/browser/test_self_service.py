@@ -94,3 +94,4 @@ def test_an_org_blocked_by_stop_when_depleted_says_so(page, live_server, blocked
     page.screenshot(path=str(screenshots / "org_blocked_action_page.png"), full_page=True)
     page.goto(f"{live_server.url}{reverse('selfservice:organization_credits', args=[org.pk])}")
     assert "Blocked until it recharges" in page.locator("#org-blocked").inner_text()
+    page.screenshot(path=str(screenshots / "org_blocked_users_credits.png"), full_page=True)
