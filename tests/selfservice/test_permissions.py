@@ -44,7 +44,10 @@ IDS = [action[0] for action in ACTIONS]
 
 
 def submit(client, org, slug, data):
-    """Open the action form (GET, one-time token) and post it; returns (GET response, POST response)."""
+    """Open the action form (GET, one-time token) and post it; returns (GET response, POST response).
+
+    Every form gets a reason (required for removals, transfers and limits on the approvals branch)."""
+    data = {"comment": "permission test", **data}
     url = reverse(f"admin:ledger_organization_{slug}", args=[org.pk])
     opened = client.get(url)
     if opened.status_code != 302:
