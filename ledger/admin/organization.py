@@ -21,6 +21,8 @@ from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
+from approvals import admin as approvals_admin
+from approvals.models import ApprovalRequest
 from ledger import console_forms, services
 from ledger.errors import LedgerError
 from ledger.finance.selectors import can_view_organization_ledger
@@ -203,6 +205,8 @@ def result_url(result) -> str:
         return reverse("admin:ledger_transaction_change", args=[result.pk])
     if isinstance(result, Account):
         return reverse("admin:ledger_creditlimitchange_changelist") + f"?account__id__exact={result.pk}"
+    if isinstance(result, ApprovalRequest):
+        return reverse("admin:approvals_approvalrequest_change", args=[result.pk])
     return reverse("admin:ledger_organization_history", args=[result.pk])
 
 
@@ -455,8 +459,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             return None
         if claim.outcome == "duplicate":
             return claim.earlier
-        try:
-            result, message = action.perform(request, org, form, str(token.pk))
+        try:  # above the currency's approval threshold the action is only requested (approvals)
+            result, message = (approvals_admin.request_if_needed(request, org, action.slug, data, str(token.pk))
+                               or action.perform(request, org, form, str(token.pk)))
         except LedgerError as exc:
             console_forms.form_token_release(token=token)
             form.add_ledger_error(exc)
@@ -514,6 +519,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "media": self.media,
             "consequences": credit_management_consequences(org) if action.slug == "credit-management" else None,
             "blocked": is_blocked(org, org.master_account.available()), "floor": money(org.spending_floor, org.currency),
+            "approval_note": approvals_admin.threshold_note(org, action.slug),
         }
 
 

@@ -1,8 +1,8 @@
-"""The transfer form of a subaccount user: direction, amount, a comment and the org's conditions tick box."""
+"""The transfer form of a subaccount user: direction, amount, a reason and the org's conditions tick box."""
 
 from django import forms
 
-from ledger.forms import LedgerActionForm, amount_field
+from ledger.forms import LedgerActionForm, amount_field, reason_field
 from ledger.models import Account
 from ledger.money import money
 
@@ -28,8 +28,7 @@ class SelfTransferForm(LedgerActionForm):
     recipient = RecipientField(queryset=Account.objects.none(), required=False, label="To user",
                                help_text="Another user's subaccount of the organization.")
     amount = amount_field(help_text="At most what can leave the sending account. Moved credits keep their expiry.")
-    comment = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text="Required: why you move these credits (kept with the ledger entry).")
+    comment = reason_field()  # required, as for the console's transfers
     agree = forms.BooleanField(label=AGREE_LABEL, required=True,
                                error_messages={"required": "Tick the box to agree to the transfer conditions."})
 

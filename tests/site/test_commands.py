@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apiauth.models import ServiceToken
+from approvals.models import ApprovalRequest
+from approvals.services import approval_threshold
 from ledger.invariants import check_invariants
 from ledger.models import Account, Organization, Transaction
 from ratecards.models import RateCardVersion
@@ -37,6 +39,8 @@ def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsy
     sales = Account.objects.get(owner__username="sunita.sales")
     assert sales.organization == acme and sales.balance == 2500
     assert "sunita.sales" in out
+    pending = ApprovalRequest.objects.get(status="pending")  # the approval queue is not empty
+    assert pending.organization == orgs["Acme Retail India"] and pending.amount > approval_threshold("INR")
     call_command("seed_demo", if_empty=True)
     assert Organization.objects.count() == 2
     assert "not loaded" in capsys.readouterr().out

@@ -5,7 +5,8 @@ ledger is exactly what real traffic would have produced. Demo users (`priya.ops`
 `femi.finance`, finance, `arjun.acme`, Acme's org admin, and `sunita.sales`, a subaccount user of Acme
 with individual user credits; no password until `manage.py changepassword` gives one) leave actions
 with reasons on the activity timeline; a rate card change is pending, an account has its own
-low-credit threshold, a lot has expired and the alert banners are raised.
+low-credit threshold, a lot has expired and the alert banners are raised; INR actions above 25,000 need
+approval and one grant waits in the approval queue.
 """
 
 import random
@@ -22,6 +23,8 @@ from alerts import services as alert_services
 from alerts.bounces import email_event_record
 from alerts.models import AccountThreshold, WebhookEndpoint
 from apiauth.services import service_token_create
+from approvals.models import ApprovalThreshold
+from approvals.services import approval_request_create
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.history import history_actor
@@ -160,6 +163,7 @@ class Command(BaseCommand):
         self._purchases(acme, support, now)
         self._operations_demo(acme)
         self._staff_actions(acme, globex, support)
+        self._approvals(acme)
         self._rate_card(acme, INDIA_RATES_NEXT, note="SMS to India up from 0.25 to 0.27")
         self._alerts(acme, globex, support)
         self.stdout.write(self.style.SUCCESS(
@@ -239,6 +243,16 @@ class Command(BaseCommand):
                                  to_account=sales, amount="3000", comment="Sales budget for December")
         services.transfer_create(actor=services.Actor(user=sunita), from_account=sales,
                                  to_account=acme.master_account, amount="500", comment="Unused: back to the pool")
+
+    def _approvals(self, acme):
+        """Approvals above INR 25,000 and Priya's grant of INR 40,000 waiting for a second person (the queue)."""
+        priya = get_user_model().objects.get(username="priya.ops")
+        threshold = ApprovalThreshold(currency="INR", amount=Decimal("25000"))
+        history_actor(threshold, services.Actor(user=priya), "Four eyes on large INR grants, removals and limits")
+        threshold.save()
+        approval_request_create(user=priya, account=acme.master_account, action="grant", amount="40000",
+                                reason="Annual plan prepayment, invoice INV-9012",
+                                params={"expires_in": "1Y", "purchase_order": "PO-2026-0240"})
 
     def _alerts(self, acme, globex, support):
         """Alert settings with recipients, Support OTP's own threshold, and the alerts they raise."""
