@@ -31,8 +31,8 @@ class ApprovalAction(models.TextChoices):
 
 # The permission an approver needs: the same one the requester needed to ask for the action.
 ACTION_PERMISSIONS = {
-    ApprovalAction.GRANT: "ledger.manage_credits",
-    ApprovalAction.REMOVE: "ledger.manage_credits",
+    ApprovalAction.GRANT: "ledger.add_credits",
+    ApprovalAction.REMOVE: "ledger.remove_credits",
     ApprovalAction.CREDIT_LIMIT: "ledger.set_credit_limit",
 }
 

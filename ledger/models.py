@@ -85,6 +85,12 @@ class Organization(models.Model):
         help_text="Expiry of credits bought through top-ups, counted from the payment in the org's timezone.")
     individual_user_credits = models.BooleanField(
         default=False, help_text="Subaccount users buy and manage the credits of their own subaccounts.")
+    user_to_user_transfers = models.BooleanField(
+        default=False, db_default=False,
+        help_text="With individual user credits: subaccount users may also transfer to other users' subaccounts.")
+    transfer_conditions = models.TextField(
+        blank=True, default="", db_default="", max_length=2000,
+        help_text="The conditions a subaccount user agrees to (a tick box) before each transfer of their credits.")
     spending_policy = models.CharField(max_length=20, choices=SpendingPolicy.choices,
                                        default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
                                        db_default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
@@ -101,7 +107,8 @@ class Organization(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [
-            ("manage_credits", "Can add and remove credits"),
+            ("add_credits", "Can add credits"),
+            ("remove_credits", "Can remove credits (and charge or hold with a staff session)"),
             ("set_credit_limit", "Can set credit limits"),
             ("transfer_credits", "Can transfer credits between accounts"),
             ("toggle_credit_management", "Can switch credit management on or off"),
@@ -109,6 +116,7 @@ class Organization(models.Model):
             ("export_ledger", "Can export ledgers as CSV"),
             ("buy_credits", "Can buy credits (top-ups)"),
             ("set_spending_policy", "Can change the spending policy"),
+            ("change_individual_credits", "Can change the individual user credit settings"),
         ]
         constraints = [
             models.CheckConstraint(

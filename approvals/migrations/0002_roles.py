@@ -1,7 +1,8 @@
 """The role groups' approvals permissions: platform staff set thresholds; staff, finance and org admins see requests.
 
 Deciding a request needs no permission of its own: the approver needs the one the action needs
-(ledger.manage_credits for grants and removals, ledger.set_credit_limit for limits).
+(ledger.add_credits for grants and ledger.remove_credits for removals since ledger 0024, which split
+ledger.manage_credits; ledger.set_credit_limit for limits).
 """
 
 from django.contrib.auth.management import create_permissions

@@ -124,6 +124,9 @@ def organization_links(request, org: Organization) -> list[dict]:
                   {"slug": "finance-ledger", "title": "Finance ledger",
                    "url": reverse("finance:org_ledger", args=[org.pk])},
                   {"slug": "reports", "title": "Reports", "url": reverse("finance:reports", args=[org.pk])}]
+    if user.has_perm("ledger.view_account"):
+        links.append({"slug": "users-credits", "title": "Users' credits",
+                      "url": reverse("selfservice:organization_credits", args=[org.pk])})
     if user.has_perm("ratecards.view_ratecardversion"):
         url = admin_url("admin:ratecards_ratecardversion_organization", org.pk)
         if url:

@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 from ledger import services
 from ledger.finance.csv import csv_response, keyset_values, stream_rows
 from ledger.models import QUANTUM, Account, CreditLot, Hold, Organization, Posting
-from ledger.selectors import entry_kind, organizations_search, postings_of_kind
+from ledger.selectors import (
+    entry_kind,
+    is_org_admin_of,
+    organizations_search,
+    postings_of_kind,
+    sees_all_organizations,
+)
+from ledger.selfservice.rules import may_transfer_between
 
 from . import serializers as s
 from .errors import error_body, error_response, flatten_errors
@@ -267,7 +274,7 @@ class CreditLimitView(ApiView):
 
 class CreditsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.add_credits"]}
 
     @api_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
                    request=s.CreditsSerializer, responses=responses({201: s.CreditsResultSerializer}, 404, 409),
@@ -294,7 +301,7 @@ class CreditsView(ApiView):
 
 class RemovalsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
                    parameters=[ID, key_parameter()], request=s.RemovalSerializer,
@@ -442,6 +449,10 @@ class TransferView(ApiView):
         data = validated(s.TransferSerializer, request.data)
         sender = get_account(request, data["from_account"])
         receiver = get_account(request, data["to_account"])
+        user = request.user
+        if (not is_service(request) and not sees_all_organizations(user) and not is_org_admin_of(user, sender.organization)
+                and not may_transfer_between(user, sender, receiver)):  # a subaccount user: individual credits
+            raise exceptions.PermissionDenied("Your user may not transfer between these accounts.")
         actor = actor_for(request)
         txn = services.transfer_create(actor=actor, from_account=sender, to_account=receiver, amount=data["amount"],
                                        comment=data["comment"], idempotency_key=key,
@@ -474,7 +485,7 @@ def _fresh_charge(txn):
 
 class ChargeView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge a send (priced from the rate card in force)",
@@ -500,7 +511,7 @@ class ChargeView(ApiView):
 
 class BatchView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge up to 1000 items in order on one account",
@@ -555,7 +566,7 @@ class BatchView(ApiView):
 
 class HoldCreateView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
                    parameters=[key_parameter()], request=s.HoldCreateSerializer,
@@ -584,7 +595,7 @@ class HoldDetailView(ApiView):
 
 class HoldReleaseView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Release what is left of an active hold",
                    parameters=[ID, key_parameter()], request=None,

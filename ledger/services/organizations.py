@@ -63,7 +63,8 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
 
 # purchase_expires_in and individual_user_credits are the payments app's (buying credits).
 ORGANIZATION_SETTINGS = {"name", "timezone", "credit_management_enabled", "payment_scheme", "spending_policy",
-                         "spending_floor", "purchase_expires_in", "individual_user_credits"}
+                         "spending_floor", "purchase_expires_in", "individual_user_credits",
+                         "user_to_user_transfers", "transfer_conditions"}
 
 
 def organization_update(*, actor: Actor, organization: Organization, reason: str = "", dry_run: bool = False,

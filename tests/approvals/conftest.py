@@ -28,7 +28,7 @@ def ensure_approval_roles():
 
 
 def staff(username):
-    """Another platform staff user (manage_credits, set_credit_limit)."""
+    """Another platform staff user (add_credits, remove_credits, set_credit_limit)."""
     ensure_approval_roles()
     return user_with_role("Platform staff", username)
 

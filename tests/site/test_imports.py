@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("alerts", "apiauth", "approvals", "creditsite", "demo", "ledger", "ops", "payments", "ratecards")
 PRESENTATION = ("ledger.admin", "ledger.api", "ledger.finance", "ledger.templatetags", "ledger.management",
-                "ledger.forms", "ledger.activity", "ratecards.admin", "ratecards.api", "ratecards.activity",
+                "ledger.forms", "ledger.activity", "ledger.selfservice.views", "ledger.selfservice.urls",
+                "ledger.selfservice.forms", "ratecards.admin", "ratecards.api", "ratecards.activity",
                 "alerts.admin", "alerts.management", "alerts.templatetags", "alerts.activity", "apiauth.admin",
                 "apiauth.management", "creditsite", "payments.admin", "payments.api", "payments.views",
                 "payments.urls", "payments.finance_views", "payments.finance_urls", "payments.templatetags",
