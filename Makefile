@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint bench jobs chaos clean
+.PHONY: run test install lint bench bench-reads jobs chaos clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (Django 6 needs it); none found." >&2; exit 1; }
@@ -49,6 +49,13 @@ jobs: install
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/writes.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/run.py
+	$(MAKE) bench-reads
+
+# Read paths with millions of postings (bench/reads.py): its own database, seeded once and kept (--reuse).
+READS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench_reads
+READS_ARGS ?= --postings 2000000 --reuse
+bench-reads: install
+	DATABASE_URL=$(READS_DATABASE_URL) LOG_LEVEL=WARNING $(PY) bench/reads.py $(READS_ARGS)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3

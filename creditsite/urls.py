@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include("creditsite.api_urls")),
     path("admin/finance/payments/", include("payments.finance_urls")),
     path("admin/finance/", include("ledger.finance.urls")),
+    path("admin/credits/", include("ledger.selfservice.urls")),
     path("payments/", include("payments.urls")),
     path("admin/login/", console_login, name="console-login"),  # before the admin's own: lands by role
     path("admin/landing/", landing, name="console-landing"),

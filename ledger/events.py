@@ -15,3 +15,7 @@ money_moved = Signal()
 # Sent when a money operation is refused by a rule (nothing was written), with `operation`, `account_id`
 # and `error` (the LedgerError: its code says why). Sent at once: there is no commit to wait for.
 money_refused = Signal()
+
+# Sent on the charge path once the funding account's row lock is held, with `operation` and `seconds` (the
+# time spent acquiring it). Sent at once, inside the transaction: receivers only record a number (ops).
+lock_waited = Signal()

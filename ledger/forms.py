@@ -34,6 +34,12 @@ def funds_accounts(organization: Organization):
         "-is_master", "name")
 
 
+def reason_field(label="Reason") -> forms.CharField:
+    """A required "why" of a money action: kept with its ledger entry and shown in the org's activity timeline."""
+    return forms.CharField(label=label, max_length=1000, widget=forms.Textarea(attrs={"rows": 3}),
+                           help_text="Required: why this is done. Shown in the org's activity timeline.")
+
+
 class AccountChoiceField(forms.ModelChoiceField):
     """An account of the org, labelled with its balance."""
 
@@ -96,7 +102,7 @@ class AddCreditsForm(LedgerActionForm):
 class RemoveCreditsForm(LedgerActionForm):
     account = AccountChoiceField(queryset=Account.objects.none(), empty_label=None)
     amount = amount_field(help_text="At most the account's positive balance.")
-    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = reason_field()
 
 
 class CreditLimitForm(LedgerActionForm):
@@ -106,7 +112,7 @@ class CreditLimitForm(LedgerActionForm):
     temporary_days = forms.IntegerField(
         label="Temporary for (days)", required=False, validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="Leave empty for a permanent limit; else the permanent limit applies again after N days.")
-    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = reason_field()
 
 
 class TransferForm(LedgerActionForm):
@@ -114,7 +120,7 @@ class TransferForm(LedgerActionForm):
                                       help_text="Shared-balance subaccounts hold no funds and are not listed.")
     to_account = AccountChoiceField(queryset=Account.objects.none(), label="To")
     amount = amount_field(help_text="At most the sender's positive balance. Moved credits keep their expiry.")
-    comment = forms.CharField(label="Comments", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    comment = reason_field()
 
 
 class CreditManagementForm(LedgerActionForm):

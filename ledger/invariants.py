@@ -1,10 +1,12 @@
-"""Checks of the ledger invariants 1-4 of domain.md over the whole database (set-based SQL)."""
+"""Checks of the ledger invariants 1-4 of domain.md over the whole database (set-based SQL), and that the
+per-account daily totals equal their postings (5)."""
 
 from decimal import Decimal
 
 from django.db.models import Count, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from . import daytotals
 from .models import (
     QUANTUM,
     ZERO,
@@ -30,7 +32,7 @@ def _sum(queryset, field="amount"):
 
 
 def check_invariants(accounts=None) -> list[str]:
-    """Every violation of invariants 1-4 as a sentence; an empty list means the ledger is sound.
+    """Every violation of invariants 1-5 as a sentence; an empty list means the ledger is sound.
 
     `accounts` (a queryset) limits the per-account checks; the transaction checks cover everything.
     """
@@ -80,4 +82,6 @@ def check_invariants(accounts=None) -> list[str]:
         if txn.metadata["available_after"].startswith("-"):
             problems.append(f"invariant 4: promotional charge {txn.pk} left available at "
                             f"{txn.metadata['available_after']}")
+    # 5. The per-account daily totals (kept by a trigger on PostgreSQL) equal the sums of their postings.
+    problems += daytotals.mismatches()
     return problems

@@ -85,6 +85,12 @@ class Organization(models.Model):
         help_text="Expiry of credits bought through top-ups, counted from the payment in the org's timezone.")
     individual_user_credits = models.BooleanField(
         default=False, help_text="Subaccount users buy and manage the credits of their own subaccounts.")
+    user_to_user_transfers = models.BooleanField(
+        default=False, db_default=False,
+        help_text="With individual user credits: subaccount users may also transfer to other users' subaccounts.")
+    transfer_conditions = models.TextField(
+        blank=True, default="", db_default="", max_length=2000,
+        help_text="The conditions a subaccount user agrees to (a tick box) before each transfer of their credits.")
     spending_policy = models.CharField(max_length=20, choices=SpendingPolicy.choices,
                                        default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
                                        db_default=SpendingPolicy.PROMOTIONAL_MUST_FIT,
@@ -101,7 +107,8 @@ class Organization(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [
-            ("manage_credits", "Can add and remove credits"),
+            ("add_credits", "Can add credits"),
+            ("remove_credits", "Can remove credits (and charge or hold with a staff session)"),
             ("set_credit_limit", "Can set credit limits"),
             ("transfer_credits", "Can transfer credits between accounts"),
             ("toggle_credit_management", "Can switch credit management on or off"),
@@ -109,6 +116,7 @@ class Organization(models.Model):
             ("export_ledger", "Can export ledgers as CSV"),
             ("buy_credits", "Can buy credits (top-ups)"),
             ("set_spending_policy", "Can change the spending policy"),
+            ("change_individual_credits", "Can change the individual user credit settings"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -546,3 +554,36 @@ class ConsoleFormToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} form {self.pk}"
+
+
+class AccountDayTotal(models.Model):
+    """Per-account totals of one local day (the org's timezone) and one kind of entry, kept by PostgreSQL.
+
+    Maintained in the same transaction as the postings by one statement-level trigger on the postings
+    table (ledger/sql/functions/ledger_day_totals.sql), whatever wrote them (charge function, Python
+    writer, set-based expiry and batches). Days never change once no more postings fall in them;
+    `check_ledger` compares every row with the postings. Read by the finance totals line, the org's
+    balance chart and the reports (ledger/daytotals.py). Never written from Python. On SQLite (the
+    zero-setup database of `make run`) the table stays empty and those reads sum the postings instead.
+    """
+
+    pk = models.CompositePrimaryKey("account_id", "day", "kind", "channel", "country", "category")
+    organization_id = models.UUIDField()
+    account_id = models.UUIDField()
+    day = models.DateField(help_text="Local calendar day in the org's timezone when the postings were written.")
+    kind = models.CharField(max_length=12)
+    channel = models.CharField(max_length=16)
+    country = models.CharField(max_length=2)
+    category = models.CharField(max_length=32)
+    credit = MoneyField(max_digits=26, help_text="Sum of the positive postings.")
+    credit_count = models.BigIntegerField()
+    debit = MoneyField(max_digits=26, help_text="Sum of the zero and negative postings.")
+    debit_count = models.BigIntegerField()
+    quantity = models.BigIntegerField(help_text="Quantity of the postings' transactions.")
+    free_quantity = models.BigIntegerField(help_text="Quantity of those at a unit price of zero.")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization_id", "day"], name="daytotal_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.kind} {self.channel}"

@@ -155,7 +155,8 @@ def rate(amount, currency: str) -> str:
 
 def plain_decimal(amount, places: int = CSV_AMOUNT_PLACES) -> str:
     """A CSV cell: a plain decimal with exactly `places` places (13075 -> 13075.000000); empty for None."""
-    value = _decimal(amount)
-    if value is None:
+    if amount is None or amount == "":
         return ""
-    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+    value = amount if type(amount) is Decimal else Decimal(str(amount))
+    quantum = QUANTUM if places == CSV_AMOUNT_PLACES else Decimal(1).scaleb(-places)
+    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):f}"

@@ -11,7 +11,7 @@ class CheckSource(models.TextChoices):
 
 
 class LedgerCheckRun(models.Model):
-    """One run of the ledger invariant check (invariants 1-4) and what it found."""
+    """One run of the ledger invariant check (invariants 1-5) and what it found."""
 
     source = models.CharField(max_length=10, choices=CheckSource.choices)
     started_at = models.DateTimeField(default=timezone.now)

@@ -21,7 +21,7 @@ class LedgerCheckResult:
 
 
 def ledger_check_run(*, source: str) -> LedgerCheckResult:
-    """Check invariants 1-4 over the whole database and record the run (its time, outcome and first problems)."""
+    """Check invariants 1-5 over the whole database and record the run (its time, outcome and first problems)."""
     started = timezone.now()
     problems = check_invariants()
     run = LedgerCheckRun.objects.create(source=source, started_at=started, finished_at=timezone.now(),

@@ -1,5 +1,6 @@
 """Signal wiring of the ops app: request line fields, Celery task timings, money metrics at zero, and the
-ledger's money_moved event (charges counted, one log line per money action)."""
+ledger's events: money_moved (charges counted, one log line per money action) and lock_waited (the
+charge path's lock wait)."""
 
 import dataclasses
 import time
@@ -7,7 +8,7 @@ import time
 from celery.signals import task_postrun, task_prerun, worker_init
 from django_structlog import signals as structlog_signals
 
-from ledger.events import money_moved
+from ledger.events import lock_waited, money_moved
 
 from . import collectors, logs, metrics
 
@@ -62,6 +63,11 @@ def _grouped(movements: list) -> list:
         for group in groups.values()]
 
 
+def _lock_waited(sender, operation: str, seconds: float, **kwargs) -> None:
+    """Receiver of ledger.events.lock_waited: the time a charge spent acquiring its funding account's lock."""
+    metrics.lock_wait_recorded(seconds=seconds)
+
+
 def connect() -> None:
     """Connect the receivers (called once from OpsConfig.ready)."""
     structlog_signals.bind_extra_request_finished_metadata.connect(logs.request_finished_fields,
@@ -70,4 +76,5 @@ def connect() -> None:
     task_postrun.connect(_task_postrun, dispatch_uid="ops.task_postrun", weak=False)
     worker_init.connect(_worker_init, dispatch_uid="ops.worker_init", weak=False)
     money_moved.connect(_money_moved, dispatch_uid="ops.money_moved", weak=False)
+    lock_waited.connect(_lock_waited, dispatch_uid="ops.lock_waited", weak=False)
     collectors.money_metrics_initialize()

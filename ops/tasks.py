@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="ops.tasks.check_ledger")
 def check_ledger() -> int:
-    """Check invariants 1-4 over the whole database, record the run; log and mail the admins on any violation."""
+    """Check invariants 1-5 over the whole database, record the run; log and mail the admins on any violation."""
     problems = ledger_check_run(source=CheckSource.SCHEDULE).problems
     if problems:
         try:

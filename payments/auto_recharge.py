@@ -4,7 +4,10 @@ The ledger's `balances_changed` event (after commit) queues one debounced check 
 enabled auto-recharge; the check fires at most once per crossing (it re-arms when available is back at
 or above the threshold), at most N times a UTC day, and creates the top-up under a unique trigger key
 (account:crossing) so a retried task cannot buy twice. The charge runs in its own task; a failed
-payment turns auto-recharge off and alerts the org's recipients.
+payment turns auto-recharge off and alerts the org's recipients. A beat job (auto_recharges_catch_up)
+checks every enabled auto-recharge again, for accounts that fell below their threshold while no
+recharge could fire (switched off after a declined card and on again with a newly saved one, a lost
+queue message, the daily cap reached yesterday).
 """
 
 import logging
@@ -12,6 +15,7 @@ import time
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -22,7 +26,7 @@ from ledger.currencies import minor_unit
 from ledger.errors import InvalidOperation
 from ledger.models import Account, BalanceMode
 
-from . import providers, services, tasks
+from . import providers, services
 from .conf import pending_ttl
 from .models import AutoRecharge, RechargeMode, TopUp, TopUpLimit, TopUpOrigin, TopUpStatus
 from .pricing import quote
@@ -61,7 +65,7 @@ def on_balances_changed(sender, account_ids, **kwargs) -> None:
         return
     for account_id in dict.fromkeys(str(pk) for pk in account_ids):
         if account_id in watched and cache.add(pending_key(account_id), 1, timeout=PENDING_TTL_SECONDS):
-            tasks.auto_recharge_check.apply_async((account_id,), countdown=DEBOUNCE_SECONDS)
+            auto_recharge_check_task.apply_async((account_id,), countdown=DEBOUNCE_SECONDS)
 
 
 def auto_recharge_validate(*, account: Account, threshold, mode: str, amount=None, target=None, provider: str,
@@ -133,8 +137,9 @@ def auto_recharge_check(*, account_id, at: datetime | None = None) -> TopUp | No
         if not rule.armed:
             return None  # already fired for this crossing
         day_start = at.replace(hour=0, minute=0, second=0, microsecond=0)
-        fired_today = TopUp.objects.filter(account=account, origin=TopUpOrigin.AUTO_RECHARGE,
-                                           created_at__gte=day_start, created_at__lt=day_start + timedelta(days=1))
+        fired_today = TopUp.objects.filter(  # a recharge whose payment failed bought nothing: not counted
+            account=account, origin=TopUpOrigin.AUTO_RECHARGE, status__in=(TopUpStatus.PENDING, TopUpStatus.PAID),
+            created_at__gte=day_start, created_at__lt=day_start + timedelta(days=1))
         if fired_today.count() >= rule.max_per_day:
             logger.info("Auto-recharge of %s skipped: %s already today", account_id, rule.max_per_day)
             return None
@@ -156,7 +161,7 @@ def auto_recharge_check(*, account_id, at: datetime | None = None) -> TopUp | No
             provider=rule.provider, origin=TopUpOrigin.AUTO_RECHARGE,
             auto_recharge_trigger=f"{account.pk}:{rule.crossings}", created_at=at,
             expires_at=at + pending_ttl(rule.provider), created_by_service="auto-recharge")
-        transaction.on_commit(lambda: tasks.auto_recharge_charge.delay(str(top_up.pk)))
+        transaction.on_commit(lambda: auto_recharge_charge_task.delay(str(top_up.pk)))
         return top_up
 
 
@@ -200,3 +205,35 @@ def _turn_off(rule: AutoRecharge, reason: str, at: datetime) -> None:
         data={"account": {"id": str(account.pk), "name": account.name}, "reason": reason},
         dedupe_key=f"auto-recharge-off:{account.pk}:{rule.crossings}:{at:%Y%m%d%H%M%S}")
 
+
+def auto_recharges_catch_up(*, at: datetime | None = None) -> int:
+    """Check every enabled auto-recharge (the beat job): fire those whose account is below its threshold and
+    armed, re-arm those back above it. Returns how many fired; firing stays once per crossing."""
+    fired = 0
+    for account_id in AutoRecharge.objects.filter(enabled=True).order_by("pk").values_list("account_id", flat=True):
+        try:
+            if auto_recharge_check(account_id=account_id, at=at) is not None:
+                fired += 1
+        except Exception:  # one account's trouble does not stop the others
+            logger.exception("Auto-recharge catch-up of %s failed", account_id)
+    return fired
+
+
+@shared_task(name="payments.tasks.auto_recharge_catch_up")
+def auto_recharge_catch_up_task(at: str | None = None) -> int:
+    """The catch-up beat job (every 15 minutes)."""
+    return auto_recharges_catch_up(at=datetime.fromisoformat(at) if at else None)
+
+
+@shared_task(name="payments.tasks.auto_recharge_check")
+def auto_recharge_check_task(account_id: str) -> str | None:
+    """Fire an account's auto-recharge if it crossed its threshold (queued, debounced, by the ledger event)."""
+    cache.delete(pending_key(account_id))
+    top_up = auto_recharge_check(account_id=account_id)
+    return str(top_up.pk) if top_up else None
+
+
+@shared_task(name="payments.tasks.auto_recharge_charge")
+def auto_recharge_charge_task(top_up_id: str) -> str:
+    """Charge the saved payment method of an auto-recharge top-up."""
+    return auto_recharge_charge(top_up_id=top_up_id)

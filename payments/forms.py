@@ -76,3 +76,4 @@ class RecordPaymentForm(ServiceErrorsMixin, forms.Form):
     received_on = forms.DateField(label="Received on", initial=timezone.localdate,
                                   widget=forms.DateInput(attrs={"type": "date"}))
     amount = amount_field("Amount received")
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)  # one-time (ledger.console_forms)

@@ -16,6 +16,7 @@ from django.utils.timezone import now
 from simple_history.models import HistoricalRecords
 
 from ledger.models import Account, MoneyField, Organization, Transaction
+from ledger.money import money
 
 
 class Provider(models.TextChoices):
@@ -151,6 +152,23 @@ class TopUp(models.Model):
                 name="top_up_paid_iff_booked_and_invoiced"),
             models.CheckConstraint(condition=~Q(status__in=["cancelled", "expired"]) | Q(closed_at__isnull=False),
                                    name="top_up_closed_has_time"),
+            # what the state machine implies (services.py): a pending top-up is not closed, a failed one
+            # has its time, only a paid one has paid_at and an invoice date
+            models.CheckConstraint(condition=~Q(status="pending") | Q(closed_at__isnull=True, paid_at__isnull=True),
+                                   name="top_up_pending_is_open"),
+            models.CheckConstraint(condition=~Q(status="failed") | Q(closed_at__isnull=False),
+                                   name="top_up_failed_has_time"),
+            models.CheckConstraint(condition=Q(status="paid") | Q(paid_at__isnull=True, invoice_date__isnull=True),
+                                   name="top_up_paid_at_only_when_paid"),
+            models.CheckConstraint(condition=~Q(status="paid") | Q(invoice_date__isnull=False),
+                                   name="top_up_paid_has_invoice_date"),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="top_up_expires_after_start"),
+            models.CheckConstraint(condition=Q(origin__in=TopUpOrigin.values), name="top_up_origin_valid"),
+            models.CheckConstraint(
+                condition=(Q(origin="auto_recharge", auto_recharge_trigger__isnull=False)
+                           | (~Q(origin="auto_recharge") & Q(auto_recharge_trigger__isnull=True))),
+                name="top_up_auto_recharge_has_trigger"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="top_up_currency_code"),
             models.UniqueConstraint(fields=["seller_code", "invoice_number"], name="one_invoice_number_per_seller"),
             models.UniqueConstraint(fields=["provider", "provider_reference"], condition=~Q(provider_reference=""),
                                     name="one_top_up_per_provider_reference"),
@@ -162,6 +180,10 @@ class TopUp(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == TopUpStatus.PENDING
+
+    def tax_rows(self) -> list[tuple[str, str, str]]:
+        """The tax lines as shown to people: (name, "9%", amount through the one money formatter)."""
+        return [(line["name"], f"{line['rate']}%", money(line["amount"], self.currency)) for line in self.tax_lines]
 
 
 class PaymentStatus(models.TextChoices):
@@ -202,6 +224,13 @@ class Payment(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(top_up__isnull=False) | Q(invoice__isnull=False),
                                    name="payment_for_top_up_or_invoice"),
+            models.CheckConstraint(condition=Q(top_up__isnull=True) | Q(invoice__isnull=True),
+                                   name="payment_for_one_thing"),
+            models.CheckConstraint(
+                condition=(Q(status="refunded", refunded_at__isnull=False)
+                           | (~Q(status="refunded") & Q(refunded_at__isnull=True))),
+                name="payment_refunded_iff_refunded_at"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="payment_currency_code"),
         ]
 
     def __str__(self) -> str:
@@ -276,6 +305,8 @@ class AutoRecharge(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(threshold__gte=0), name="auto_recharge_threshold_not_negative"),
             models.CheckConstraint(condition=Q(max_per_day__gte=1), name="auto_recharge_max_per_day_positive"),
+            models.CheckConstraint(condition=Q(mode__in=RechargeMode.values), name="auto_recharge_mode_valid"),
+            models.CheckConstraint(condition=Q(provider__in=Provider.values), name="auto_recharge_provider_valid"),
             models.CheckConstraint(
                 condition=(Q(mode="fixed_amount", amount__gt=0)
                            | Q(mode="top_up_to_target", target__gt=F("threshold"))),

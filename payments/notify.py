@@ -1,6 +1,7 @@
 """Telling people about payments: the in-app notice and the receipt email (PDF attached) of a paid top-up,
 and the notice of a payment to refund. Run from tasks after the settling transaction committed."""
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -43,7 +44,8 @@ def top_up_paid_notify(*, top_up_id) -> list[str]:
         recipients = receipt_recipients(top_up)
         if recipients:
             context = {"top_up": top_up, "organization": organization, "amount": money(top_up.amount, top_up.currency),
-                       "tax": money(top_up.tax, top_up.currency), "total": money(top_up.total, top_up.currency)}
+                       "tax": money(top_up.tax, top_up.currency), "total": money(top_up.total, top_up.currency),
+                       "tax_rows": top_up.tax_rows()}
             message = EmailMultiAlternatives(
                 subject=f"[{organization.name}] Credits added: tax invoice {top_up.invoice_number}",
                 body=render_to_string("payments/email/top_up_paid.txt", context),
@@ -67,3 +69,18 @@ def refund_due_notify(*, payment_id) -> None:
         title=f"A payment of {money(payment.amount, payment.currency)} will be refunded",
         message=f"{payment.note} No credits were added for it; it is refunded to the payer.",
         data={"payment": payment.pk, "top_up": str(top_up.pk) if top_up else None})
+
+
+@shared_task(name="payments.tasks.top_up_paid_notify", bind=True, max_retries=5)
+def top_up_paid_notify_task(self, top_up_id: str) -> list[str]:
+    """The in-app notice and the receipt email with the PDF of a paid top-up (once); retried on mail errors."""
+    try:
+        return top_up_paid_notify(top_up_id=top_up_id)
+    except OSError as exc:  # SMTP and network errors
+        raise self.retry(exc=exc, countdown=30 * 2 ** self.request.retries)
+
+
+@shared_task(name="payments.tasks.refund_due_notify")
+def refund_due_notify_task(payment_id: int) -> None:
+    """The notice of a payment to refund."""
+    refund_due_notify(payment_id=payment_id)

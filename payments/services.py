@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from celery import shared_task
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -29,17 +30,18 @@ from ledger.services import invoice_payment_record, purchase_settle
 from ledger.services.idempotency import check_key, claim_key, request_fingerprint
 from ratecards.countries import is_country
 
-from . import providers, tasks
+from . import notify, providers
 from .conf import pending_ttl, plain, seller, states
 from .errors import TopUpNotPending
 from .invoices import invoice_number_next
-from .models import Payment, PaymentStatus, Provider, ProviderEvent, TopUp, TopUpStatus
+from .models import AutoRecharge, Payment, PaymentStatus, Provider, ProviderEvent, TopUp, TopUpStatus
 from .pricing import quote
 from .providers.base import Event
 
 logger = logging.getLogger(__name__)
 
 CREATE_OPERATION = "top_up_create"
+CANCEL_OPERATION = "top_up_cancel"
 BILLING_FIELDS = ("name", "address", "country", "state", "tax_id", "email")
 
 
@@ -113,9 +115,9 @@ def provider_choose(currency: str, country: str, requested: str | None = None, *
 # --- create ---------------------------------------------------------------------------------------------
 
 
-def _replay_top_up(caller: str, key: str, fingerprint: str) -> TopUp:
+def _replay_top_up(caller: str, key: str, fingerprint: str, operation: str = "") -> TopUp:
     record = IdempotencyRecord.objects.get(caller=caller, key=key)
-    if record.operation != CREATE_OPERATION or record.fingerprint != fingerprint:
+    if record.operation != (operation or CREATE_OPERATION) or record.fingerprint != fingerprint:
         raise IdempotencyConflict()
     top_up = TopUp.objects.select_related("account__organization").get(pk=record.result_id)
     top_up.replayed = True
@@ -204,7 +206,7 @@ def _settle(top_up: TopUp, *, provider: str, payment_id: str, actor: Actor, at: 
     Payment.objects.create(top_up=top_up, organization=top_up.organization, provider=provider,
                            provider_payment_id=payment_id, amount=top_up.total, currency=top_up.currency,
                            status=PaymentStatus.APPLIED, received_at=at, recorded_by=actor.user)
-    transaction.on_commit(lambda: tasks.top_up_paid_notify.delay(str(top_up.pk)))
+    transaction.on_commit(lambda: notify.top_up_paid_notify_task.delay(str(top_up.pk)))
 
 
 def _refund_due(top_up: TopUp, *, provider: str, payment_id: str, amount: Decimal, currency: str, at: datetime,
@@ -214,7 +216,7 @@ def _refund_due(top_up: TopUp, *, provider: str, payment_id: str, amount: Decima
                                      status=PaymentStatus.REFUND_DUE, received_at=at, note=why[:255],
                                      recorded_by=actor.user)
     logger.warning("Payment %s for top-up %s is to be refunded: %s", payment_id, top_up.pk, why)
-    transaction.on_commit(lambda: tasks.refund_due_notify.delay(payment.pk))
+    transaction.on_commit(lambda: notify.refund_due_notify_task.delay(payment.pk))
     return payment
 
 
@@ -279,20 +281,50 @@ def payment_event_process(*, provider: str, event: Event, at: datetime | None = 
             outcome = "ignored"
         stored.top_up, stored.outcome = top_up, outcome
         stored.save(update_fields=["top_up", "outcome"])
+        if event.saved_method and top_up is not None and top_up.provider == provider \
+                and top_up.status == TopUpStatus.PAID:
+            _payment_method_save(top_up, provider, *event.saved_method)
         return outcome
 
 
-def top_up_cancel(*, actor: Actor, top_up: TopUp, at: datetime | None = None) -> TopUp:
-    """Cancel a pending top-up (the buyer changed their mind); anything else is TopUpNotPending."""
+def _payment_method_save(top_up: TopUp, provider: str, customer: str, payment_method: str) -> None:
+    """The buyer let the provider keep the card they paid with: the account's auto-recharge on that provider
+    charges it from now on, switched on and armed again (a card declined earlier had switched it off)."""
+    rule = AutoRecharge.objects.select_for_update().filter(account_id=top_up.account_id, provider=provider).first()
+    if rule is None:
+        return
+    rule.customer_reference, rule.payment_method = customer[:255], payment_method[:255]
+    rule.enabled, rule.disabled_reason, rule.armed = True, "", True
+    rule.save(update_fields=["customer_reference", "payment_method", "enabled", "disabled_reason", "armed",
+                             "updated_at"])
+    logger.info("Auto-recharge of %s now charges the saved %s method %s", top_up.account_id, provider,
+                payment_method)
+
+
+def top_up_cancel(*, actor: Actor, top_up: TopUp, idempotency_key: str | None = None,
+                  at: datetime | None = None) -> TopUp:
+    """Cancel a pending top-up (the buyer changed their mind); anything else is TopUpNotPending.
+
+    With `idempotency_key`, a retry of the same cancel returns the cancelled top-up (marked `replayed`)
+    instead of TopUpNotPending; the key used for another request is IdempotencyConflict.
+    """
     at = at or timezone.now()
+    fingerprint = request_fingerprint(CANCEL_OPERATION, {"top_up": top_up})
+    if idempotency_key:
+        check_key(idempotency_key)
     with transaction.atomic(durable=True):
+        if idempotency_key:
+            record_id = claim_key(actor.caller, idempotency_key, CANCEL_OPERATION, fingerprint)
+            if record_id is None:
+                return _replay_top_up(actor.caller, idempotency_key, fingerprint, CANCEL_OPERATION)
+            IdempotencyRecord.objects.filter(pk=record_id).update(result_model="topup", result_id=str(top_up.pk))
         locked = _locked(top_up.pk)
         if locked.status != TopUpStatus.PENDING:
             raise TopUpNotPending(f"The top-up is {locked.status}: only a pending top-up can be cancelled.")
         locked.status, locked.closed_at = TopUpStatus.CANCELLED, at
         locked.failure_reason = f"Cancelled by {actor.label}."[:255]
         locked.save(update_fields=["status", "closed_at", "failure_reason"])
-        transaction.on_commit(lambda: tasks.provider_checkout_close.delay(str(locked.pk)))
+        transaction.on_commit(lambda: provider_checkout_close.delay(str(locked.pk)))
     return locked
 
 
@@ -380,3 +412,11 @@ def payment_refunded_mark(*, actor: Actor, payment: Payment, at: datetime | None
         locked.save(update_fields=["status", "refunded_at", "note"])
         return locked
 
+
+@shared_task(name="payments.tasks.provider_checkout_close")
+def provider_checkout_close(top_up_id: str) -> None:
+    """Close the provider's checkout of a cancelled or expired top-up (best effort)."""
+    top_up = TopUp.objects.get(pk=top_up_id)
+    provider = providers.get(top_up.provider)
+    if provider is not None and provider.is_configured():
+        provider.cancel(top_up)

@@ -223,7 +223,7 @@ class HoldAdmin(OrgTimezoneMixin, MoneyDisplayMixin, AmountRemainingColumns, Rea
 
 
     def has_release_permission(self, request):
-        return request.user.has_perm("ledger.manage_credits")
+        return request.user.has_perm("ledger.remove_credits")
 
     @admin.action(description="Release selected holds", permissions=["release"])
     def release_holds(self, request, queryset):

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from ledger.finance.selectors import owned_accounts
 from ledger.selectors import ROLE_FINANCE, ROLE_PLATFORM_STAFF, user_roles
+from ledger.selfservice.rules import self_service_accounts
 
 
 def landing_url(user) -> str:
@@ -21,6 +22,8 @@ def landing_url(user) -> str:
     administered = list(user.administered_organizations.values_list("pk", flat=True)[:2])
     if len(administered) == 1:
         return reverse("admin:ledger_organization_change", args=[administered[0]])
+    if not administered and self_service_accounts(user).exists():
+        return reverse("selfservice:my_credits")
     if not administered and owned_accounts(user).exists():
         return reverse("finance:my_ledger")
     return reverse("admin:index")

@@ -85,7 +85,8 @@ class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
         fields = ["name", "currency", "timezone", "payment_scheme", "credit_management_enabled", "spending_policy",
-                  "spending_floor", "admins", "purchase_expires_in", "individual_user_credits"]
+                  "spending_floor", "admins", "purchase_expires_in", "individual_user_credits",
+                  "user_to_user_transfers", "transfer_conditions"]
         help_texts = {"timezone": "IANA name, e.g. Asia/Kolkata. Expiry dates and months are counted in it.",
                       "payment_scheme": "Postpaid accounts need a credit limit; usage is invoiced monthly."}
 
@@ -122,7 +123,8 @@ class OrganizationForm(forms.ModelForm):
         """The changed settings that `organization_update` applies."""
         return {name: self.cleaned_data[name] for name in ("name", "timezone", "payment_scheme", "spending_policy",
                                                            "spending_floor", "purchase_expires_in",
-                                                           "individual_user_credits")
+                                                           "individual_user_credits", "user_to_user_transfers",
+                                                           "transfer_conditions")
                 if name in self.changed_data and name in self.cleaned_data}
 
     def clean(self):

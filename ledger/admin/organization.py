@@ -21,6 +21,8 @@ from django.utils.http import urlencode
 from django.utils.timesince import timesince
 from simple_history.admin import SimpleHistoryAdmin
 
+from approvals import admin as approvals_admin
+from approvals.models import ApprovalRequest
 from ledger import console_forms, services
 from ledger.errors import LedgerError
 from ledger.finance.selectors import can_view_organization_ledger
@@ -43,6 +45,7 @@ from ledger.models import (
 )
 from ledger.money import money
 from ledger.selectors import organizations_openable_by, organizations_search
+from ledger.services.rules import is_blocked
 from ledger.times import zone_of
 
 from .base import ServiceSavingAdmin
@@ -54,6 +57,8 @@ from .status import (
     status_badge,
     status_expression,
 )
+
+SELF_SERVICE_SETTINGS = ("individual_user_credits", "user_to_user_transfers", "transfer_conditions")
 
 
 def scoped_organizations(user):
@@ -170,10 +175,10 @@ def _limit_scope(data) -> str:
 
 
 ACTIONS = [
-    ActionSpec("add-credits", "Add credits", AddCreditsForm, "manage_credits", _add_credits, "Add credits",
+    ActionSpec("add-credits", "Add credits", AddCreditsForm, "add_credits", _add_credits, "Add credits",
                lambda org, d: f"grant of {money(d['amount'], org.currency)} to {d['account'].name}",
                ("account", "amount")),
-    ActionSpec("remove-credits", "Remove credits", RemoveCreditsForm, "manage_credits", _remove_credits,
+    ActionSpec("remove-credits", "Remove credits", RemoveCreditsForm, "remove_credits", _remove_credits,
                "Remove credits",
                lambda org, d: f"removal of {money(d['amount'], org.currency)} from {d['account'].name}",
                ("account", "amount")),
@@ -191,6 +196,7 @@ ACTIONS = [
                lambda org, d: f"switch of credit management {'on' if d['enabled'] else 'off'}"),
 ]
 ACTIONS_BY_SLUG = {action.slug: action for action in ACTIONS}
+PREFILLED = ("account", "from_account", "to_account")  # GET parameters a link may preset on an action form
 
 
 def result_url(result) -> str:
@@ -199,6 +205,8 @@ def result_url(result) -> str:
         return reverse("admin:ledger_transaction_change", args=[result.pk])
     if isinstance(result, Account):
         return reverse("admin:ledger_creditlimitchange_changelist") + f"?account__id__exact={result.pk}"
+    if isinstance(result, ApprovalRequest):
+        return reverse("admin:approvals_approvalrequest_change", args=[result.pk])
     return reverse("admin:ledger_organization_history", args=[result.pk])
 
 
@@ -232,13 +240,21 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        """change_organization, or change_individual_credits (org admins: those settings only, see below)."""
+        return super().has_change_permission(request, obj) or (
+            obj is not None and self.can(request, "change_individual_credits"))
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": ["name", "currency", "timezone", "payment_scheme", "credit_limit",
                                        "credit_management_enabled", "admins"]})]
         return [(None, {"fields": ["name", "id", "wallet_id", "currency", "timezone", "payment_scheme", "reason",
                                    "credit_management_enabled", "created_at"]}),
-                ("Buying credits", {"fields": ["purchase_expires_in", "individual_user_credits"]}),
+                ("Buying credits", {"fields": ["purchase_expires_in"]}),
+                ("Individual user credits", {"fields": list(SELF_SERVICE_SETTINGS),
+                                             "description": "Subaccount users buy and transfer their own credits "
+                                                            "(docs/policies.md). Org admins may change these."}),
                 ("Spending policy", {"fields": ["spending_policy", "spending_floor" if self.can(
                     request, "set_spending_policy") else "spending_floor_display"],
                                      "description": "What may be spent when credits run short (docs/policies.md). "
@@ -254,6 +270,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         readonly = [*self.readonly_fields, "currency", "credit_management_enabled"]
         if not self.can(request, "set_spending_policy"):
             readonly += ["spending_policy", "spending_floor_display"]
+        if not self.can(request, "change_organization"):  # org admins: only their orgs' self-service settings
+            editable = {*SELF_SERVICE_SETTINGS, "reason"}
+            readonly += [name for fieldset in self.get_fieldsets(request, obj) for name in fieldset[1]["fields"]
+                         if name not in editable and name not in readonly]
         return readonly
 
     @admin.display(description="Spending floor")
@@ -416,12 +436,13 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         else:
             signed = request.GET.get("form", "")
             token = console_forms.form_token_get(signed=signed, user=request.user, organization=org, action=slug)
-            if token is None:
+            prefill = {name: request.GET[name] for name in PREFILLED if request.GET.get(name)}
+            if token is None:  # links may choose the accounts (?from_account=&to_account=): kept on the form's URL
                 signed = console_forms.form_token_issue(user=request.user, organization=org, action=slug)
-                return redirect(f"{action_url}?{urlencode({'form': signed})}")
+                return redirect(f"{action_url}?{urlencode({'form': signed, **prefill})}")
             if token.claimed_at is not None:
                 return self.render_used(request, org, action, token, org_url, action_url)
-            form = action.form_class(organization=org)
+            form = action.form_class(organization=org, initial=prefill)
         status = 400 if form.is_bound and form.errors else 200
         return self.render_action(request, org, action, form, org_url, signed, status=status, duplicate=duplicate)
 
@@ -438,8 +459,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             return None
         if claim.outcome == "duplicate":
             return claim.earlier
-        try:
-            result, message = action.perform(request, org, form, str(token.pk))
+        try:  # above the currency's approval threshold the action is only requested (approvals)
+            result, message = (approvals_admin.request_if_needed(request, org, action.slug, data, str(token.pk))
+                               or action.perform(request, org, form, str(token.pk)))
         except LedgerError as exc:
             console_forms.form_token_release(token=token)
             form.add_ledger_error(exc)
@@ -496,6 +518,8 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "master_available": money(org.master_account.available(), org.currency),
             "media": self.media,
             "consequences": credit_management_consequences(org) if action.slug == "credit-management" else None,
+            "blocked": is_blocked(org, org.master_account.available()), "floor": money(org.spending_floor, org.currency),
+            "approval_note": approvals_admin.threshold_note(org, action.slug),
         }
 
 

@@ -54,13 +54,20 @@ class KeysetPagination:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     def _after(self, values) -> Q:
-        """Rows strictly after `values` in the ordering (lexicographic keyset condition)."""
+        """Rows strictly after `values` in the ordering (lexicographic keyset condition).
+
+        The first field's bound (`created_at <= v` for a descending created_at) is said on its own as
+        well, so that the index on the ordering starts its scan at the cursor instead of filtering
+        every newer row out.
+        """
+        (first, descending), value = self._fields()[0], values[0]
+        bound = Q(**{f"{first}__{'lte' if descending else 'gte'}": value})
         condition = Q(pk__in=[])
         equal = Q()
         for (name, descending), value in zip(self._fields(), values, strict=True):
             condition |= equal & Q(**{f"{name}__{'lt' if descending else 'gt'}": value})
             equal &= Q(**{name: value})
-        return condition
+        return bound & condition
 
     def page_size_for(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)

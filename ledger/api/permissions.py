@@ -18,7 +18,7 @@ def required_scope(request, view) -> str:
 class ApiAccess(BasePermission):
     """Service tokens need the endpoint's scope; staff sessions need the endpoint's Django permissions.
 
-    Views declare `scopes = {"POST": "charge"}` and `user_permissions = {"POST": ["ledger.manage_credits"]}`.
+    Views declare `scopes = {"POST": "charge"}` and `user_permissions = {"POST": ["ledger.remove_credits"]}`.
     A write without declared user permissions is open to superusers only. Which orgs a user sees is
     enforced by the lookups (`visible_accounts`, `visible_organizations`): others' objects are 404.
     """

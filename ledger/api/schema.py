@@ -27,7 +27,7 @@ ERROR_TEXT = {
     403: ("permission_denied", "The token's scope or the user's permissions lack the right."),
     404: ("not_found", "Unknown id, or an object of an org the caller may not see."),
     409: ("credit_management_disabled", "Conflict: credit_management_disabled, idempotency_conflict, "
-                                        "transfer_not_allowed or hold_not_active."),
+                                        "transfer_not_allowed, hold_not_active or top_up_not_pending."),
     413: ("payload_too_large", "The request body is larger than the server accepts."),
     422: ("no_rate", "The rate card has no price for this channel, country and category."),
     429: ("throttled", "Too many requests for this token; retry after `Retry-After` seconds."),
@@ -164,7 +164,9 @@ class TextFieldSchema(OpenApiSerializerFieldExtension):
 
 
 def closed_request_bodies(result, generator, request, public):
-    """SPECTACULAR postprocessing hook: request bodies declare every field (`additionalProperties: false`)."""
+    """SPECTACULAR postprocessing hook: request bodies are declared closed (`additionalProperties: false`), so
+    a generated client sends only the fields listed. The server is lenient, not strict: it ignores a field
+    it does not declare (docs/api.md), though NUL or over-deep nesting anywhere in a body is still 400."""
     for name, schema in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema.setdefault("additionalProperties", False)

@@ -9,7 +9,8 @@ from decimal import Decimal
 from functools import cache
 
 from django.utils import timezone
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from ledger.currencies import CURRENCIES
 from ledger.models import (
@@ -32,6 +33,28 @@ _datetime = serializers.DateTimeField()
 
 def render_datetime(value) -> str | None:
     return None if value is None else _datetime.to_representation(value)
+
+
+def datetime_renderer():
+    """`render_datetime` for many values at once (CSV exports): the zone and format looked up once.
+
+    The same text as DRF's ISO 8601 rendering (the current zone, `Z` for UTC); any other configured
+    format falls back to `render_datetime`.
+    """
+    output_format = getattr(_datetime, "format", api_settings.DATETIME_FORMAT)
+    if output_format is None or output_format.lower() != ISO_8601:
+        return render_datetime
+    zone = _datetime.default_timezone()
+    if zone is None:
+        return render_datetime
+
+    def render(value):
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return render
 
 
 def render_id(value) -> str | None:
@@ -94,7 +117,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="invalid, not_authenticated, permission_denied, not_found, "
                                            "insufficient_credits, org_blocked, credit_management_disabled, "
                                            "idempotency_conflict, "
-                                           "transfer_not_allowed, hold_not_active, no_rate, throttled, ...")
+                                           "transfer_not_allowed, hold_not_active, top_up_not_pending, no_rate, "
+                                           "throttled, ...")
     detail = serializers.CharField(help_text="A human sentence.")
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False,
                                    help_text="Field messages, only for validation errors (`invalid`).")

@@ -5,7 +5,6 @@ Every object is looked up among those the caller may see (`visible_accounts`,
 """
 
 import uuid
-from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q
@@ -19,9 +18,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ledger import services
-from ledger.finance.csv import csv_response, stream_rows
-from ledger.models import Account, CreditLot, Hold, Organization, Posting
-from ledger.selectors import organizations_search, postings_of_kind
+from ledger.finance.csv import csv_response, keyset_values, stream_rows
+from ledger.models import QUANTUM, Account, CreditLot, Hold, Organization, Posting
+from ledger.selectors import (
+    entry_kind,
+    is_org_admin_of,
+    organizations_search,
+    postings_of_kind,
+    sees_all_organizations,
+)
+from ledger.selfservice.rules import may_transfer_between
 
 from . import serializers as s
 from .errors import error_body, error_response, flatten_errors
@@ -268,7 +274,7 @@ class CreditLimitView(ApiView):
 
 class CreditsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.add_credits"]}
 
     @api_schema(tags=["accounts"], summary="Add credits (a new lot)", parameters=[ID, key_parameter()],
                    request=s.CreditsSerializer, responses=responses({201: s.CreditsResultSerializer}, 404, 409),
@@ -295,7 +301,7 @@ class CreditsView(ApiView):
 
 class RemovalsView(ApiView):
     scopes = {"POST": "manage"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["accounts"], summary="Remove credits (at most the positive balance)",
                    parameters=[ID, key_parameter()], request=s.RemovalSerializer,
@@ -337,8 +343,10 @@ class LotsView(ApiView):
 
 
 CSV_CHUNK_SIZE = 2000
-# Columns written as numbers in the CSV (the JSON renders them as strings): never neutralised as text.
-CSV_AMOUNT_COLUMNS = ("amount", "balance_after", "unit_price")
+CSV_FIELDS = ["transaction_id", "transaction__kind", "amount", "balance_after", "created_at",
+              "transaction__actor_user__username", "transaction__actor_service", "transaction__reference",
+              "transaction__memo", "transaction__channel", "transaction__country", "transaction__category",
+              "transaction__quantity", "transaction__unit_price", "transaction__subaccount_id", "id"]  # what a CSV row of the ledger reads (the id last, for the keyset)
 
 
 class LedgerView(ApiView):
@@ -386,15 +394,24 @@ class LedgerView(ApiView):
 
     @staticmethod
     def csv(account: Account, postings):
-        """Every entry as CSV, streamed from a server-side cursor in constant memory."""
+        """Every entry as CSV, read in keyset chunks as tuples (no model instances), in constant memory.
+
+        The cells are those of `serializers.ledger_entry`, amounts as numbers (tests compare both).
+        """
         columns = list(s.LedgerEntrySerializer().fields)
 
+        def amount(value):
+            return "" if value is None else value.quantize(QUANTUM)
+
         def rows():
-            for posting in postings.order_by("-created_at", "-id").iterator(chunk_size=CSV_CHUNK_SIZE):
-                entry = s.ledger_entry(posting)
-                for column in CSV_AMOUNT_COLUMNS:
-                    entry[column] = None if entry[column] is None else Decimal(entry[column])
-                yield ["" if entry[c] is None else entry[c] for c in columns]
+            render_datetime = s.datetime_renderer()
+            for (transaction_id, kind, value, balance_after, created_at, username, service, reference, memo,
+                 channel, country, category, quantity, unit_price, subaccount_id, pk) in keyset_values(
+                    postings, "created_at", CSV_FIELDS, CSV_CHUNK_SIZE):
+                yield [pk, transaction_id, entry_kind(kind, value), amount(value), amount(balance_after),
+                       render_datetime(created_at), username or service or "system", reference, memo, channel,
+                       country, category, "" if quantity is None else quantity, amount(unit_price),
+                       "" if subaccount_id is None else str(subaccount_id)]
 
         return csv_response(stream_rows(columns, rows()), f"ledger-{account.pk}.csv")
 
@@ -432,6 +449,10 @@ class TransferView(ApiView):
         data = validated(s.TransferSerializer, request.data)
         sender = get_account(request, data["from_account"])
         receiver = get_account(request, data["to_account"])
+        user = request.user
+        if (not is_service(request) and not sees_all_organizations(user) and not is_org_admin_of(user, sender.organization)
+                and not may_transfer_between(user, sender, receiver)):  # a subaccount user: individual credits
+            raise exceptions.PermissionDenied("Your user may not transfer between these accounts.")
         actor = actor_for(request)
         txn = services.transfer_create(actor=actor, from_account=sender, to_account=receiver, amount=data["amount"],
                                        comment=data["comment"], idempotency_key=key,
@@ -464,7 +485,7 @@ def _fresh_charge(txn):
 
 class ChargeView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge a send (priced from the rate card in force)",
@@ -492,7 +513,7 @@ class ChargeView(ApiView):
 
 class BatchView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(
         tags=["charges"], summary="Charge up to 1000 items in order on one account",
@@ -547,7 +568,7 @@ class BatchView(ApiView):
 
 class HoldCreateView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Reserve credits for a scheduled campaign",
                    parameters=[key_parameter()], request=s.HoldCreateSerializer,
@@ -576,7 +597,7 @@ class HoldDetailView(ApiView):
 
 class HoldReleaseView(ApiView):
     scopes = {"POST": "charge"}
-    user_permissions = {"POST": ["ledger.manage_credits"]}
+    user_permissions = {"POST": ["ledger.remove_credits"]}
 
     @api_schema(tags=["holds"], summary="Release what is left of an active hold",
                    parameters=[ID, key_parameter()], request=None,

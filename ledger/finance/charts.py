@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from ledger import daytotals
 from ledger.models import ZERO, Organization, Posting, Transaction
 from ledger.money import money
 from ledger.templatetags.console import channel_label
@@ -28,11 +29,20 @@ PALETTE = ["#417690", "#c27c0e", "#25a244", "#79aec8", "#8e44ad", "#888"]
 
 
 def balance_series(organization: Organization, days: int = 90) -> list[tuple[date, Decimal]]:
-    """The org's closing balance for each of the last `days` local days, oldest first (two queries)."""
+    """The org's closing balance for each of the last `days` local days, oldest first (two queries).
+
+    Walks back from the balance now by each day's net, read from the daily totals (or, without them,
+    summed over the postings of those days).
+    """
     scope = LedgerScope(organization)
-    postings = Posting.objects.filter(transaction__organization=organization, account__isnull=False)
-    return closing_balances(postings, scope_balance_at(scope, None), organization.tz, days,
-                            time_field="transaction__created_at")
+    current = scope_balance_at(scope, None)
+    tz = organization.tz
+    today = timezone.now().astimezone(tz).date()
+    nets = daytotals.daily_nets(organization, today - timedelta(days=days - 1))
+    if nets is None:
+        postings = Posting.objects.filter(transaction__organization=organization, account__isnull=False)
+        return closing_balances(postings, current, tz, days, time_field="transaction__created_at")
+    return walk_back(nets, current, today, days)
 
 
 def closing_balances(postings, current: Decimal, tz, days: int, *, time_field: str = "created_at",
@@ -45,6 +55,11 @@ def closing_balances(postings, current: Decimal, tz, days: int, *, time_field: s
         postings.filter(**{f"{time_field}__gte": start}).annotate(day=TruncDate(time_field, tzinfo=tz))
         .values("day").annotate(net=Sum("amount")).values_list("day", "net")
     )
+    return walk_back(nets, current, today, days)
+
+
+def walk_back(nets: dict[date, Decimal], current: Decimal, today: date, days: int) -> list[tuple[date, Decimal]]:
+    """Closing balances of the `days` days up to `today`, oldest first, from the balance now and each day's net."""
     later = sum((net for day, net in nets.items() if day > today), ZERO)  # entries dated in the future
     balance = current - later
     series = []
@@ -56,10 +71,17 @@ def closing_balances(postings, current: Decimal, tz, days: int, *, time_field: s
 
 
 def usage_by_channel(organization: Organization, days: int = 30) -> list[tuple[str, Decimal]]:
-    """Usage amount per channel over the last `days` days, largest first."""
-    since = timezone.now() - timedelta(days=days)
-    rows = (Transaction.objects.filter(organization=organization, kind__in=USAGE_KINDS, created_at__gte=since)
-            .values("channel").annotate(amount=Sum("amount")).order_by("-amount", "channel"))
+    """Usage amount per channel over the last `days` days (local days, today included), largest first."""
+    tz = organization.tz
+    first = timezone.now().astimezone(tz).date() - timedelta(days=days - 1)
+    totals = daytotals.rows_for(organization, start=datetime.combine(first, time.min, tzinfo=tz))
+    if totals is not None:
+        rows = (totals.filter(kind__in=USAGE_KINDS).values("channel")
+                .annotate(amount=-(Sum("credit") + Sum("debit"))).order_by("-amount", "channel"))
+    else:
+        since = timezone.now() - timedelta(days=days)
+        rows = (Transaction.objects.filter(organization=organization, kind__in=USAGE_KINDS, created_at__gte=since)
+                .values("channel").annotate(amount=Sum("amount")).order_by("-amount", "channel"))
     return [(channel_label(row["channel"]) or "Other", row["amount"]) for row in rows]
 
 

@@ -1,8 +1,10 @@
 """Finance reports for one org: usage by channel, country, category and month; WhatsApp conversations;
 credits granted and expired per month; top-ups and removals with purchase order numbers.
 
-Months are the org's local calendar months. Every report is one grouped query served by the
-transaction indexes on (organization, kind, created_at) and (organization, channel, created_at).
+Months are the org's local calendar months. The monthly reports sum the org's daily totals
+(ledger.daytotals: a few rows per account and day) when the range is on local day bounds; otherwise
+(SQLite, or by subaccount) one grouped query over the transactions, served by the transaction indexes
+on (organization, kind, created_at) and (organization, channel, created_at).
 """
 
 from collections import defaultdict
@@ -10,10 +12,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
+from ledger import daytotals
 from ledger.models import ZERO, Organization, Transaction, TransactionKind
 
 USAGE_KINDS = (TransactionKind.CHARGE, TransactionKind.HOLD_CAPTURE)
@@ -43,6 +46,20 @@ def _transactions(organization: Organization, start: datetime | None, end: datet
     return queryset
 
 
+def _usage_amount():
+    # A usage entry debits the funding account by the transaction's amount.
+    return -(Coalesce(Sum("credit"), ZERO) + Coalesce(Sum("debit"), ZERO))
+
+
+def usage_rows(organization: Organization, start: datetime | None, end: datetime | None) -> list[dict]:
+    """Usage grouped by local month, channel, country and category: entries, quantity, amount."""
+    fields = ("channel", "country", "category")
+    found = daytotals.monthly(organization, start, end, fields=fields, kinds=USAGE_KINDS,
+                              entries=Sum(F("credit_count") + F("debit_count")),
+                              quantity=Coalesce(Sum("quantity"), 0), amount=_usage_amount())
+    return found if found is not None else list(usage_queryset(organization, start, end))
+
+
 def usage_queryset(organization: Organization, start: datetime | None, end: datetime | None,
                    by_subaccount: bool = False) -> QuerySet:
     """Usage grouped by local month, channel, country and category (and subaccount): count, quantity, amount."""
@@ -68,7 +85,7 @@ def _rollup(rows: list[dict], key: str) -> list[dict]:
 
 def usage_report(organization: Organization, start: datetime | None, end: datetime | None) -> dict:
     """Usage rows by month, channel, country and category, with roll-ups per channel, country, category, month."""
-    rows = list(usage_queryset(organization, start, end))
+    rows = usage_rows(organization, start, end)
     return {
         "rows": rows,
         "by_channel": _rollup(rows, "channel"),
@@ -84,6 +101,16 @@ def whatsapp_conversations(organization: Organization, start: datetime | None, e
     conversations = Coalesce(Sum("quantity"), 0)
     business = Q(category__in=BUSINESS_INITIATED)
     user = Q(category__in=USER_INITIATED)
+    found = daytotals.monthly(
+        organization, start, end, fields=(), kinds=USAGE_KINDS, channel="whatsapp",
+        total=conversations,
+        free=Coalesce(Sum("quantity", filter=user), 0) + Coalesce(Sum("free_quantity", filter=~user), 0),
+        business_initiated=Coalesce(Sum("quantity", filter=business), 0),
+        user_initiated=Coalesce(Sum("quantity", filter=user), 0),
+        amount=_usage_amount(),
+    )
+    if found is not None:
+        return found
     free = user | Q(unit_price=0)
     return list(
         _transactions(organization, start, end).filter(kind__in=USAGE_KINDS, channel="whatsapp")
@@ -102,6 +129,20 @@ def whatsapp_conversations(organization: Organization, start: datetime | None, e
 
 def credits_per_month(organization: Organization, start: datetime | None, end: datetime | None) -> list[dict]:
     """Credits granted (by source), removed and expired per local month: the expired-credits ledger report."""
+    def signed(*kinds):  # the amounts as the customer postings moved the account: +granted, -removed, -expired
+        return Coalesce(Sum(F("credit") + F("debit"), filter=Q(kind__in=kinds)), ZERO)
+
+    found = daytotals.monthly(
+        organization, start, end, fields=(), kinds=(*TOPUP_KINDS, TransactionKind.EXPIRY),
+        granted=signed(*CREDIT_KINDS), grants=signed(TransactionKind.GRANT),
+        purchases=signed(TransactionKind.PURCHASE), refunds=signed(TransactionKind.REFUND),
+        removed=-signed(TransactionKind.REMOVAL), expired=-signed(TransactionKind.EXPIRY),
+        expired_lots=Coalesce(Sum(F("credit_count") + F("debit_count"),
+                                  filter=Q(kind=TransactionKind.EXPIRY)), 0),
+    )
+    if found is not None:
+        return found
+
     def total(*kinds):
         return Coalesce(Sum("amount", filter=Q(kind__in=kinds)), ZERO)
 

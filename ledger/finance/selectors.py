@@ -16,6 +16,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.dateparse import parse_datetime
 
+from ledger import daytotals
 from ledger.models import ZERO, Account, BalanceMode, Organization, Posting, TransactionKind
 from ledger.selectors import (
     TRANSFER_IN,
@@ -242,6 +243,22 @@ def entry_totals(queryset: QuerySet[Posting]) -> Totals:
                   net=sums["net"], count=sums["count"])
 
 
+def scope_totals(scope: LedgerScope, queryset: QuerySet[Posting], *, start: datetime | None = None,
+                 end: datetime | None = None, kind: str = "", channel: str = "",
+                 subaccount: Account | None = None) -> Totals:
+    """The totals line of the scope's entries filtered as given (`queryset` is those entries).
+
+    From the per-account daily totals when they can answer (PostgreSQL, a range on local day bounds, no
+    subaccount filter): a few rows per account and day instead of every posting. Else summed over
+    `queryset`.
+    """
+    found = None
+    if not scope.attributed and subaccount is None:  # the rows are per account: no attribution to a subaccount
+        found = daytotals.entry_totals(scope.organization, scope.account.pk if scope.by_account else None,
+                                       start=start, end=end, kind=kind, channel=channel)
+    return Totals(**found) if found is not None else entry_totals(queryset)
+
+
 def account_balance_at(account: Account, moment: datetime, *, inclusive: bool = True) -> Decimal:
     """The balance of an account as of an instant: balance_after of its last posting at (or before) it."""
     lookup = "created_at__lte" if inclusive else "created_at__lt"
@@ -299,7 +316,8 @@ def reconcile(scope: LedgerScope, *, start: datetime | None, end: datetime | Non
     """
     range_net = shown.net
     if filtered:
-        range_net = entry_totals(apply_entry_filters(scope, scope.postings(), start=start, end=end)).net
+        range_net = scope_totals(scope, apply_entry_filters(scope, scope.postings(), start=start, end=end),
+                                 start=start, end=end).net
     if not scope.has_balance:
         return Reconciliation(None, None, shown.net, range_net)
     opening = scope_balance_at(scope, start, inclusive=False) if start is not None else ZERO

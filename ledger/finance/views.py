@@ -34,11 +34,11 @@ from .selectors import (
     apply_entry_filters,
     can_view_organization_ledger,
     entries_with_details,
-    entry_totals,
     keyset_page,
     owned_accounts,
     reconcile,
     scope_balance_at,
+    scope_totals,
     viewable_account,
     viewable_organization,
 )
@@ -117,7 +117,7 @@ def _ledger(request, scope: LedgerScope, *, mode: str, title: str, breadcrumbs: 
         filename = f"ledger-{scope.organization.wallet_id}-{timezone.now():%Y%m%d-%H%M%S}.csv"
         return csv_response(stream_rows(ENTRY_HEADER, entry_rows(scope, queryset, show_balance=scope.has_balance)),
                             filename)
-    totals = entry_totals(queryset)
+    totals = scope_totals(scope, queryset, **values)
     reconciliation = reconcile(scope, start=values["start"], end=values["end"], shown=totals,
                                filtered=filterset.narrowed)
     size = PRINT_PAGE_SIZE if mode == "print" else PAGE_SIZE

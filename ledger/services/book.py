@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from ..errors import LedgerError
-from ..events import balances_changed, money_moved, money_refused
+from ..events import balances_changed, lock_waited, money_moved, money_refused
 from ..models import Account, CreditLot, Posting, SystemAccount, Transaction
 from ..money import Actor
 from . import writer
@@ -105,6 +105,12 @@ class PostingRow:
     def as_model(self, txn: Transaction) -> Posting:
         return Posting(transaction=txn, account_id=self.account_id, system_account_id=self.system_account_id,
                        amount=self.amount, balance_after=self.balance_after, created_at=self.created_at)
+
+
+def publish_lock_wait(operation: str, seconds: float | None) -> None:
+    """lock_waited, at once: the seconds a charge spent acquiring its funding account's row lock."""
+    if seconds is not None and lock_waited.has_listeners():
+        lock_waited.send_robust(sender=Account, operation=operation, seconds=seconds)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 
 from ..models import Account, IdempotencyRecord, SystemAccount, Transaction, TransactionKind
 from ..money import Actor
-from .book import Movement, publish_after_commit, system_account
+from .book import Movement, publish_after_commit, publish_lock_wait, system_account
 from .idempotency import replay
 from .rules import hold_not_active, insufficient_charge, no_such_hold, org_blocked
 
@@ -52,12 +52,13 @@ def charge_in_database(*, actor: Actor, account: Account, funding: Account, attr
         with scope, connection.cursor() as cursor:
             cursor.execute(CHARGE_SQL, args)
             (status, txn_id, balance_after, held, available_after, created_at, expired_lots, expired_amount,
-             record_operation, record_fingerprint, record_model, record_id) = cursor.fetchone()
+             record_operation, record_fingerprint, record_model, record_id, lock_wait) = cursor.fetchone()
     except DatabaseError as exc:
         refusal = _refusal(exc, priced=priced, hold_id=hold_id, funding=funding, organization=organization)
         if refusal is None:
             raise
         raise refusal from exc
+    publish_lock_wait("charge_create", lock_wait)
     if status == "exists":
         record = IdempotencyRecord(operation=record_operation, fingerprint=record_fingerprint,
                                    result_model=record_model, result_id=record_id)

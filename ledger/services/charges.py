@@ -8,6 +8,7 @@ their rows in one statement, and each item's outcome depends on the items before
 promotional item leaves available to the next), which a set-based statement cannot express.
 """
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ..models import (
     TransactionKind,
 )
 from ..money import Actor, charge_amount, to_amount, to_quantity, unit_price_of
-from .book import Book, Entry, publish_refusal, stamp
+from .book import Book, Entry, publish_lock_wait, publish_refusal, stamp
 from .charge_function import charge_in_database
 from .idempotency import check_key, request_fingerprint, run_idempotent
 from .lots import Funds
@@ -221,7 +222,7 @@ def _charge_once(*, actor, account, request: ChargeRequest, kind, idempotency_ke
                                   fingerprint=fingerprint or request_fingerprint("charge_create", params), at=at)
 
     def work():
-        locked = lock_account(funding.pk)
+        locked = lock_funding_account(funding.pk, "charge_create")
         book = Book(stamp(at), "charge_create")
         funds = Funds(locked, book, actor)
         hold = resolve_hold(request.hold, funding.pk)
@@ -234,6 +235,14 @@ def _charge_once(*, actor, account, request: ChargeRequest, kind, idempotency_ke
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="charge_create", params=params, work=work,
                           fingerprint=fingerprint)
+
+
+def lock_funding_account(account_id, operation: str) -> Account:
+    """Lock the funding account of a charge and publish the time it took (the lock-wait metric)."""
+    started = time.perf_counter()
+    locked = lock_account(account_id)
+    publish_lock_wait(operation, time.perf_counter() - started)
+    return locked
 
 
 def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeRequest], atomic: bool = False,
@@ -263,7 +272,7 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
     attributed_to = account if funding.pk != account.pk else None
 
     def work():
-        locked = lock_account(funding.pk)
+        locked = lock_funding_account(funding.pk, "charge_batch")
         book = Book(stamp(at), "charge_batch")
         funds = Funds(locked, book, actor)
         results = []

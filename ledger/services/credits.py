@@ -20,10 +20,12 @@ GRANT_SYSTEM_ACCOUNTS = {LotSource.GRANT: SystemAccount.Code.ISSUED, LotSource.P
 
 def credits_grant(*, actor: Actor, account: Account, amount: Decimal | str, expires_in: str = DEFAULT_EXPIRES_IN,
                   source: str = LotSource.GRANT, purchase_order: str = "", comment: str = "",
-                  idempotency_key: str | None = None, at: datetime | None = None) -> Transaction:
+                  idempotency_key: str | None = None, at: datetime | None = None,
+                  joins_caller: bool = False) -> Transaction:
     """Add credits to an account as a new lot; a negative balance is repaid from it first.
 
-    Returns the grant transaction; `transaction.lot` is the new lot.
+    Returns the grant transaction; `transaction.lot` is the new lot. With `joins_caller` it commits
+    with the caller's open transaction (an approval: approvals.services).
     """
     amount = to_amount(amount)
     if source not in GRANT_SYSTEM_ACCOUNTS:
@@ -45,12 +47,14 @@ def credits_grant(*, actor: Actor, account: Account, amount: Decimal | str, expi
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="credits_grant",
                           params={"account": account, "amount": amount, "expires_in": expires_in, "source": source,
-                                  "purchase_order": purchase_order, "comment": comment}, work=work)
+                                  "purchase_order": purchase_order, "comment": comment}, work=work,
+                          joins_caller=joins_caller)
 
 
 def credits_remove(*, actor: Actor, account: Account, amount: Decimal | str, comment: str = "",
-                   idempotency_key: str | None = None, at: datetime | None = None) -> Transaction:
-    """Remove credits (not more than the positive balance), drawing lots like a charge."""
+                   idempotency_key: str | None = None, at: datetime | None = None,
+                   joins_caller: bool = False) -> Transaction:
+    """Remove credits (not more than the positive balance), drawing lots like a charge (`joins_caller`: as above)."""
     amount = to_amount(amount)
     require_funds_holder(account)
 
@@ -72,4 +76,5 @@ def credits_remove(*, actor: Actor, account: Account, amount: Decimal | str, com
         return entry.transaction
 
     return run_idempotent(actor=actor, key=idempotency_key, operation="credits_remove",
-                          params={"account": account, "amount": amount, "comment": comment}, work=work)
+                          params={"account": account, "amount": amount, "comment": comment}, work=work,
+                          joins_caller=joins_caller)

@@ -35,15 +35,18 @@ def require_funds_holder(account: Account, field_name: str = "account") -> None:
 
 
 def credit_limit_set(*, actor: Actor, account: Account, amount: Decimal | str, temporary_days: int | None = None,
-                     comment: str = "", at: datetime | None = None) -> Account:
-    """Set the permanent limit, or a temporary one for N days (then the permanent one applies again)."""
+                     comment: str = "", at: datetime | None = None, joins_caller: bool = False) -> Account:
+    """Set the permanent limit, or a temporary one for N days (then the permanent one applies again).
+
+    With `joins_caller` it commits with the caller's open transaction (an approval: approvals.services).
+    """
     amount = to_amount(amount, allow_zero=True)
     require_funds_holder(account)
     if temporary_days is not None and (isinstance(temporary_days, bool) or not isinstance(temporary_days, int)
                                        or not 1 <= temporary_days <= 365):
         raise InvalidOperation(errors={"temporary_days": ["Between 1 and 365 days."]})
     at = at or timezone.now()
-    with transaction.atomic(durable=True):
+    with transaction.atomic(durable=not joins_caller):
         locked = lock_account(account.pk)
         previous = locked.effective_credit_limit(at)
         expires_at = None

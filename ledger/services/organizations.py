@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..errors import InvalidOperation
 from ..history import history_actor
@@ -63,7 +63,8 @@ def organization_create(*, actor: Actor, name: str, currency: str, timezone_name
 
 # purchase_expires_in and individual_user_credits are the payments app's (buying credits).
 ORGANIZATION_SETTINGS = {"name", "timezone", "credit_management_enabled", "payment_scheme", "spending_policy",
-                         "spending_floor", "purchase_expires_in", "individual_user_credits"}
+                         "spending_floor", "purchase_expires_in", "individual_user_credits",
+                         "user_to_user_transfers", "transfer_conditions"}
 
 
 def organization_update(*, actor: Actor, organization: Organization, reason: str = "", dry_run: bool = False,
@@ -84,6 +85,7 @@ def organization_update(*, actor: Actor, organization: Organization, reason: str
     with transaction.atomic(durable=True):
         master = lock_account(organization.master_account.pk)
         org = lock_organization(organization.pk)
+        old_timezone = org.timezone
         leaving_postpaid = (org.payment_scheme == PaymentScheme.POSTPAID
                             and changes.get("payment_scheme", org.payment_scheme) != PaymentScheme.POSTPAID)
         for name, value in changes.items():
@@ -96,7 +98,19 @@ def organization_update(*, actor: Actor, organization: Organization, reason: str
             return org
         history_actor(org, actor, reason)
         org.save(update_fields=list(changes))
+        if org.timezone != old_timezone:
+            _rebuild_day_totals(org)
         return org
+
+
+def _rebuild_day_totals(org: Organization) -> None:
+    """The org's daily totals counted again in its new timezone (their days are local days), with its
+    accounts locked so that no charge adds to a day of the old zone meanwhile. PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        return
+    list(Account.objects.select_for_update().filter(organization=org).order_by("pk").values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ledger_day_totals_rebuild(%s)", [org.pk])
 
 
 def _refuse_leaving_postpaid_with_debt(org: Organization) -> None:

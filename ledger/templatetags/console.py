@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from ledger.finance.selectors import owned_accounts
 from ledger.money import money, rate
+from ledger.selfservice.rules import self_service_accounts
 from ledger.times import local_time
 from ratecards.models import Channel, WhatsAppCategory
 
@@ -87,6 +88,9 @@ def finance_nav(context) -> list[dict]:
         return []
     if user.has_perm("ledger.view_ledger"):
         return [{"title": "Finance", "url": reverse("finance:index"), "slug": "finance"}]
+    links = []
+    if self_service_accounts(user).exists():
+        links.append({"title": "My credits", "url": reverse("selfservice:my_credits"), "slug": "my-credits"})
     if owned_accounts(user).exists():
-        return [{"title": "My ledger", "url": reverse("finance:my_ledger"), "slug": "my-ledger"}]
-    return []
+        links.append({"title": "My ledger", "url": reverse("finance:my_ledger"), "slug": "my-ledger"})
+    return links

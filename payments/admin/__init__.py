@@ -12,8 +12,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger import console_forms
 from ledger.admin.accounts import ReadOnlyLedgerAdmin
 from ledger.admin.base import ServiceSavingAdmin
+from ledger.admin.display import MoneyDisplayMixin
 from ledger.errors import LedgerError
 from ledger.models import Transaction, TransactionKind
 from ledger.money import money
@@ -39,14 +41,14 @@ RECORD_PERMISSION = "payments.record_payment"
 
 
 @admin.register(TopUp)
-class TopUpAdmin(ReadOnlyLedgerAdmin):
+class TopUpAdmin(MoneyDisplayMixin, ReadOnlyLedgerAdmin):
     list_display = ["created_at", "organization", "account", "amount_col", "tax_col", "total_col", "provider",
                     "status", "invoice_number", "receipt_col"]
     list_filter = ["status", "provider", "currency", "origin"]
     search_fields = ["invoice_number", "provider_reference", "provider_payment_id", "billing_name",
                      "organization__name", "organization__wallet_id"]
     date_hierarchy = "created_at"
-    readonly_fields = ["id", "organization", "account", "amount", "tax", "total", "currency", "tax_lines",
+    readonly_fields = ["id", "organization", "account", "amount", "tax", "total", "currency", "tax_lines_col",
                        "billing_name", "billing_address", "billing_country", "billing_state", "billing_tax_id",
                        "billing_email", "provider", "provider_reference", "provider_payment_id", "checkout_url",
                        "status", "origin", "created_at", "expires_at", "paid_at", "closed_at", "failure_reason",
@@ -70,6 +72,10 @@ class TopUpAdmin(ReadOnlyLedgerAdmin):
     @admin.display(description="Total", ordering="total")
     def total_col(self, obj):
         return money(obj.total, obj.currency)
+
+    @admin.display(description="Tax lines")
+    def tax_lines_col(self, obj):
+        return "; ".join(f"{name} {rate}: {value}" for name, rate, value in obj.tax_rows()) or "—"
 
     @admin.display(description="Receipt")
     def receipt_col(self, obj):
@@ -110,29 +116,66 @@ def _record_form_page(model_admin, request, *, title, form, back_url, subject, s
     return TemplateResponse(request, "payments/record_payment.html", context, status=status)
 
 
+def _record_payment(model_admin, request, *, organization, action: str, title: str, back_url: str, subject: str,
+                    initial: dict, perform):
+    """A record-payment form that records at most once (ledger.console_forms): each rendering carries a
+    one-time token, claimed by the first valid submission; Back and resubmit, a reload or a second tab
+    find it used and record nothing. `perform(data, key)` records (the token id is its idempotency key)
+    and returns (where to go, what to say)."""
+    signed = request.POST.get("form_token", "") if request.method == "POST" else ""
+    token = console_forms.form_token_get(signed=signed, user=request.user, organization=organization,
+                                         action=action) if signed else None
+    form = RecordPaymentForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if token is None:  # no token, tampered with, another user's or action's, or purged
+            form.add_error(None, "This form had expired: nothing was recorded. Check the values and submit again.")
+        else:
+            claim = console_forms.form_token_claim(token=token, fingerprint="", summary=subject)
+            if claim.outcome == "used":
+                model_admin.message_user(request, "Already recorded: this form was submitted before, so nothing "
+                                                  "was recorded twice.", messages.INFO)
+                return redirect(claim.token.result_url or back_url)
+            try:
+                url, message = perform(form.cleaned_data, str(token.pk))
+            except LedgerError as exc:
+                console_forms.form_token_release(token=token)
+                form.add_ledger_error(exc)
+            except BaseException:
+                console_forms.form_token_release(token=token)
+                raise
+            else:
+                console_forms.form_token_complete(token=token, summary=message, result_url=url)
+                model_admin.message_user(request, message, messages.SUCCESS)
+                return redirect(url)
+    if token is None or token.claimed_at is not None:
+        signed = console_forms.form_token_issue(user=request.user, organization=organization, action=action)
+    form.fields["form_token"].initial = signed
+    if form.is_bound:
+        form.data = form.data.copy()
+        form.data["form_token"] = signed
+    return _record_form_page(model_admin, request, title=title, form=form, back_url=back_url, subject=subject,
+                             status=400 if form.errors else 200)
+
+
 def record_top_up_payment_view(model_admin, request, top_up_id):
     """Finance records a bank transfer / purchase order payment against a pending top-up: it settles it."""
     if not request.user.has_perm(RECORD_PERMISSION):
         raise PermissionDenied
     top_up = purchase.scoped_top_up(request, top_up_id)
-    back = reverse("admin:payments_topup_change", args=[top_up.pk])
     subject = (f"Top-up of {money(top_up.amount, top_up.currency)} (total {money(top_up.total, top_up.currency)}) "
                f"for {top_up.organization.name} / {top_up.account.name}, {top_up.get_status_display().lower()}")
-    form = RecordPaymentForm(request.POST or None, initial={"amount": top_up.total})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.bank_payment_record(actor=Actor(user=request.user), top_up=top_up, reference=data["reference"],
-                                         amount=data["amount"], received_on=data["received_on"])
-        except LedgerError as exc:
-            form.add_ledger_error(exc)
-        else:
-            model_admin.log_change(request, top_up, f"Bank payment {data['reference']} recorded.")
-            model_admin.message_user(request, f"Payment {data['reference']} recorded: the credits were added.",
-                                     messages.SUCCESS)
-            return redirect(purchase.confirmation_url(top_up))
-    return _record_form_page(model_admin, request, title="Record a bank payment", form=form, back_url=back,
-                             subject=subject, status=400 if form.errors else 200)
+
+    def perform(data, key):
+        services.bank_payment_record(actor=Actor(user=request.user), top_up=top_up, reference=data["reference"],
+                                     amount=data["amount"], received_on=data["received_on"])
+        model_admin.log_change(request, top_up, f"Bank payment {data['reference']} recorded.")
+        return (purchase.confirmation_url(top_up),
+                f"Payment {data['reference']} recorded: the credits were added.")
+
+    return _record_payment(model_admin, request, organization=top_up.organization, action="record-top-up-payment",
+                           title="Record a bank payment", back_url=reverse("admin:payments_topup_change",
+                                                                           args=[top_up.pk]),
+                           subject=subject, initial={"amount": top_up.total}, perform=perform)
 
 
 def record_invoice_payment_view(model_admin, request, invoice_id):
@@ -147,25 +190,21 @@ def record_invoice_payment_view(model_admin, request, invoice_id):
     back = reverse("admin:ledger_transaction_change", args=[invoice.pk])
     subject = (f"Invoice {invoice.period} of {invoice.organization.name} / {invoice.account.name}: "
                f"{money(invoice.amount, invoice.currency)}, outstanding {money(outstanding, invoice.currency)}")
-    form = RecordPaymentForm(request.POST or None, initial={"amount": outstanding})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.postpaid_payment_record(actor=Actor(user=request.user), invoice=invoice,
-                                             reference=data["reference"], amount=data["amount"],
-                                             received_on=data["received_on"])
-        except LedgerError as exc:
-            form.add_ledger_error(exc)
-        else:
-            model_admin.message_user(request, f"Payment {data['reference']} of {money(data['amount'], invoice.currency)}"
-                                              f" recorded against invoice {invoice.period}.", messages.SUCCESS)
-            return redirect(back)
-    return _record_form_page(model_admin, request, title="Record an invoice payment", form=form, back_url=back,
-                             subject=subject, status=400 if form.errors else 200)
+
+    def perform(data, key):
+        services.postpaid_payment_record(actor=Actor(user=request.user), invoice=invoice,
+                                         reference=data["reference"], amount=data["amount"],
+                                         received_on=data["received_on"], idempotency_key=f"record-payment:{key}")
+        return back, (f"Payment {data['reference']} of {money(data['amount'], invoice.currency)} recorded against "
+                      f"invoice {invoice.period}.")
+
+    return _record_payment(model_admin, request, organization=invoice.organization, action="record-invoice-payment",
+                           title="Record an invoice payment", back_url=back, subject=subject,
+                           initial={"amount": outstanding}, perform=perform)
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyLedgerAdmin):
+class PaymentAdmin(MoneyDisplayMixin, ReadOnlyLedgerAdmin):
     list_display = ["received_at", "organization", "provider", "provider_payment_id", "amount_col", "status",
                     "top_up_link", "note"]
     list_filter = ["status", "provider", "currency"]
@@ -210,7 +249,7 @@ class ProviderEventAdmin(ReadOnlyLedgerAdmin):
 
 
 @admin.register(TopUpLimit)
-class TopUpLimitAdmin(SimpleHistoryAdmin):
+class TopUpLimitAdmin(MoneyDisplayMixin, SimpleHistoryAdmin):
     list_display = ["currency", "min_col", "max_col"]
 
     @admin.display(description="Min amount", ordering="min_amount")
@@ -221,11 +260,6 @@ class TopUpLimitAdmin(SimpleHistoryAdmin):
     def max_col(self, obj):
         return money(obj.max_amount, obj.currency)
 
-    def get_fields(self, request, obj=None):
-        """Read-only viewers see the limits as amounts of their currency."""
-        if obj is not None and not self.has_change_permission(request, obj):
-            return ["currency", "min_col", "max_col"]
-        return super().get_fields(request, obj)
 
 
 @admin.register(TaxRule)
@@ -271,15 +305,28 @@ def _rule_fields(data: dict) -> dict:
 
 
 @admin.register(AutoRecharge)
-class AutoRechargeAdmin(ServiceSavingAdmin, SimpleHistoryAdmin):
+class AutoRechargeAdmin(MoneyDisplayMixin, ServiceSavingAdmin, SimpleHistoryAdmin):
     form = AutoRechargeForm
-    list_display = ["account", "enabled", "threshold", "mode", "amount", "target", "max_per_day", "provider",
-                    "disabled_reason"]
+    currency_path = "account__organization__currency"
+    list_display = ["account", "enabled", "threshold_col", "mode", "amount_col", "target_col", "max_per_day",
+                    "provider", "disabled_reason"]
     list_filter = ["enabled", "provider", "mode"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(account__in=accounts_for(request.user)).select_related(
             "account__organization")
+
+    @admin.display(description="Threshold", ordering="threshold")
+    def threshold_col(self, obj):
+        return money(obj.threshold, obj.account.organization.currency)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_col(self, obj):
+        return "—" if obj.amount is None else money(obj.amount, obj.account.organization.currency)
+
+    @admin.display(description="Target", ordering="target")
+    def target_col(self, obj):
+        return "—" if obj.target is None else money(obj.target, obj.account.organization.currency)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change, **kwargs)

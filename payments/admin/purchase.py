@@ -144,8 +144,7 @@ def confirmation_view(model_admin, request, top_up_id):
                        title=f"Top-up {'paid' if top_up.status == TopUpStatus.PAID else top_up.status}",
                        amount=money(top_up.amount, top_up.currency), tax=money(top_up.tax, top_up.currency),
                        total=money(top_up.total, top_up.currency),
-                       tax_rows=[(line["name"], f"{line['rate']}%", money(line["amount"], top_up.currency))
-                                 for line in top_up.tax_lines],
+                       tax_rows=top_up.tax_rows(),
                        can_act=top_up.is_pending and may_buy(request.user, top_up.account),
                        buy_again_url=reverse("admin:payments_topup_buy", args=[organization.pk])
                        + f"?account={top_up.account_id}",

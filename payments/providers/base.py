@@ -42,6 +42,8 @@ class Event:
     amount: Decimal | None = None
     currency: str = ""
     reason: str = ""
+    # (customer, payment method) the buyer let the provider keep for off-session charges (auto-recharge)
+    saved_method: tuple[str, str] | None = None
 
 
 @dataclass

@@ -1,6 +1,10 @@
 """Stripe through the official `stripe` SDK: Checkout Sessions for one-off payments, off-session
 PaymentIntents on a saved payment method (auto-recharge), `stripe.Webhook.construct_event` for events.
 
+The checkout of an account whose auto-recharge runs on Stripe asks Stripe to keep the card
+(`setup_future_usage: off_session`); the `payment_intent.succeeded` event then names the customer and
+the saved method, which payments.services puts on the auto-recharge (switching it back on).
+
 `STRIPE_API_BASE` points the SDK elsewhere (the tests' local server); production leaves the default.
 """
 
@@ -12,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..errors import InvalidSignature, ProviderUnavailable
-from ..models import Provider
+from ..models import AutoRecharge, Provider
 from .base import ChargeResult, Checkout, Event, PaymentProvider, from_minor, to_minor
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,14 @@ class StripeProvider(PaymentProvider):
             "metadata": {"top_up": str(top_up.pk)},
             "payment_intent_data": {"metadata": {"top_up": str(top_up.pk)}},
         }
-        if top_up.billing_email:
+        rule = AutoRecharge.objects.filter(account_id=top_up.account_id, provider=Provider.STRIPE).first()
+        if rule is not None:  # the account recharges through Stripe: keep this card for off-session charges
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
+            if rule.customer_reference:
+                params["customer"] = rule.customer_reference
+            else:
+                params["customer_creation"] = "always"
+        if top_up.billing_email and "customer" not in params:
             params["customer_email"] = top_up.billing_email
         try:
             session = client().v1.checkout.sessions.create(params=params,
@@ -78,6 +89,9 @@ class StripeProvider(PaymentProvider):
         currency = (obj.get("currency") or "").upper()
         minor = obj.get("amount_total") if is_session else obj.get("amount_received") or obj.get("amount")
         error = obj.get("last_payment_error") or {}
+        method, customer = obj.get("payment_method"), obj.get("customer")
+        saved = (kind == "payment_intent.succeeded" and obj.get("setup_future_usage") == "off_session"
+                 and isinstance(method, str) and isinstance(customer, str))
         return Event(
             event_id=payload["id"], type=kind, outcome=outcome, payload=payload,
             top_up_id=metadata.get("top_up") or obj.get("client_reference_id") or "",
@@ -86,6 +100,7 @@ class StripeProvider(PaymentProvider):
             amount=from_minor(minor, currency) if minor is not None and currency else None, currency=currency,
             reason="The checkout expired unpaid." if kind == "checkout.session.expired"
             else error.get("message", "The payment failed.") if outcome == "failed" else "",
+            saved_method=(customer, method) if saved else None,
         )
 
     def charge_saved(self, top_up, *, customer, payment_method) -> ChargeResult:

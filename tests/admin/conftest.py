@@ -9,12 +9,17 @@ from ledger import selectors, services
 from tests.factories import UserFactory, make_org, make_subaccount
 
 roles_migration = importlib.import_module("ledger.migrations.0005_roles")
-LATER_GRANTS = {"Platform staff": [("ledger", "set_spending_policy")]}  # ledger.migrations.0021_spending_policy
+self_service_migration = importlib.import_module("ledger.migrations.0024_self_service")
+LATER_GRANTS = {  # ledger.migrations.0021_spending_policy, then 0024_self_service (manage_credits split in two)
+    "Platform staff": [("ledger", "set_spending_policy"), ("ledger", "add_credits"), ("ledger", "remove_credits")],
+    **self_service_migration.GRANTS,
+}
 
 
 def ensure_roles():
     """The role groups as the data migration makes them (transactional tests flush them away)."""
-    for name, perms in roles_migration.ROLE_PERMISSIONS.items():
+    for name in [*roles_migration.ROLE_PERMISSIONS, *LATER_GRANTS]:
+        perms = roles_migration.ROLE_PERMISSIONS.get(name, [])
         group, _ = Group.objects.get_or_create(name=name)
         for app_label, codename in [*perms, *LATER_GRANTS.get(name, [])]:
             permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()

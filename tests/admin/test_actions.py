@@ -148,7 +148,7 @@ def test_remove_credits_happy_path(staff_client, org):
 
 def test_remove_more_than_the_positive_balance_is_a_form_error(staff_client, org):
     response = staff_client.post(action_url(org, "remove-credits"), {
-        "account": master(org).pk, "amount": "1000.01", "form_token": token(staff_client, org, "remove-credits")})
+        "account": master(org).pk, "amount": "1000.01", "comment": "why", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 400
     assert "At most the positive balance (₹1,000.00)" in " ".join(response.context["form"].errors["amount"])
     assert master(org).balance == Decimal("1000")
@@ -163,7 +163,7 @@ def test_remove_service_error_becomes_a_form_error(staff_client, org, monkeypatc
 
     monkeypatch.setattr(services, "credits_remove", refuse)
     response = staff_client.post(action_url(org, "remove-credits"), {
-        "account": master(org).pk, "amount": "10", "form_token": token(staff_client, org, "remove-credits")})
+        "account": master(org).pk, "amount": "10", "comment": "why", "form_token": token(staff_client, org, "remove-credits")})
     assert response.status_code == 400
     assert response.context["form"].errors["amount"] == ["At most the positive balance (3) can be removed."]
 
@@ -176,13 +176,13 @@ def test_ledger_error_without_fields_is_a_non_field_error(staff_client, org, mon
 
     monkeypatch.setattr(services, "transfer_create", refuse)
     response = staff_client.post(action_url(org, "transfer"), {
-        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "1", "form_token": token(staff_client, org, "transfer")})
+        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "1", "comment": "why", "form_token": token(staff_client, org, "transfer")})
     assert response.status_code == 400
     assert "switched off" in str(response.context["form"].non_field_errors())
 
 
 def test_remove_credits_double_submit_removes_once(staff_client, org):
-    data = {"account": master(org).pk, "amount": "100", "form_token": token(staff_client, org, "remove-credits")}
+    data = {"account": master(org).pk, "amount": "100", "comment": "why", "form_token": token(staff_client, org, "remove-credits")}
     staff_client.post(action_url(org, "remove-credits"), data)
     staff_client.post(action_url(org, "remove-credits"), data)
     assert master(org).balance == Decimal("900")
@@ -193,7 +193,7 @@ def test_remove_credits_double_submit_removes_once(staff_client, org):
 
 def test_set_permanent_credit_limit(staff_client, staff_user, org):
     response = staff_client.post(action_url(org, "credit-limit"), {
-        "account": master(org).pk, "amount": "300", "temporary_days": "", "form_token": token(staff_client, org, "credit-limit")})
+        "account": master(org).pk, "amount": "300", "temporary_days": "", "comment": "why", "form_token": token(staff_client, org, "credit-limit")})
     assert response.status_code == 302
     account = master(org)
     assert account.credit_limit == Decimal("300") and account.temporary_credit_limit is None
@@ -204,7 +204,7 @@ def test_set_permanent_credit_limit(staff_client, staff_user, org):
 
 def test_set_temporary_credit_limit(staff_client, org):
     response = staff_client.post(action_url(org, "credit-limit"), {
-        "account": master(org).pk, "amount": "150", "temporary_days": "7", "form_token": token(staff_client, org, "credit-limit")})
+        "account": master(org).pk, "amount": "150", "temporary_days": "7", "comment": "why", "form_token": token(staff_client, org, "credit-limit")})
     assert response.status_code == 302
     account = master(org)
     assert account.temporary_credit_limit == Decimal("150") and account.credit_limit == Decimal("0")
@@ -218,7 +218,7 @@ def test_set_temporary_credit_limit(staff_client, org):
     ({"temporary_days": "x"}, "temporary_days", "Enter a whole number"),
 ])
 def test_credit_limit_validation_errors(staff_client, org, data, field, message):
-    payload = {"account": master(org).pk, "amount": "10", "form_token": token(staff_client, org, "credit-limit"),
+    payload = {"account": master(org).pk, "amount": "10", "comment": "why", "form_token": token(staff_client, org, "credit-limit"),
                **data}
     response = staff_client.post(action_url(org, "credit-limit"), payload)
     assert response.status_code == 400
@@ -231,7 +231,7 @@ def test_postpaid_needs_a_credit_limit(staff_client):
 
     postpaid = make_org(name="Post Co", payment_scheme="postpaid", credit_limit="500")
     response = staff_client.post(action_url(postpaid, "credit-limit"), {
-        "account": master(postpaid).pk, "amount": "0", "form_token": token(staff_client, postpaid, "credit-limit")})
+        "account": master(postpaid).pk, "amount": "0", "comment": "why", "form_token": token(staff_client, postpaid, "credit-limit")})
     assert response.status_code == 400
     assert "postpaid organization needs a credit limit" in " ".join(response.context["form"].errors["amount"])
     assert master(postpaid).credit_limit == Decimal("500")
@@ -264,7 +264,7 @@ def test_transfer_choices_exclude_shared_subaccounts(staff_client, org):
 def test_transfer_validation_errors(staff_client, org, data, field, message):
     targets = {"SELF": master(org).pk, "SHARED": sub(org, "Support").pk}
     payload = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "10",
-               "form_token": token(staff_client, org, "transfer")}
+               "comment": "why", "form_token": token(staff_client, org, "transfer")}
     payload.update({name: targets.get(value, value) for name, value in data.items()})
     response = staff_client.post(action_url(org, "transfer"), payload)
     assert response.status_code == 400
@@ -274,7 +274,7 @@ def test_transfer_validation_errors(staff_client, org, data, field, message):
 
 def test_transfer_double_submit_moves_once(staff_client, org):
     data = {"from_account": master(org).pk, "to_account": sub(org).pk, "amount": "100",
-            "form_token": token(staff_client, org, "transfer")}
+            "comment": "why", "form_token": token(staff_client, org, "transfer")}
     staff_client.post(action_url(org, "transfer"), data)
     staff_client.post(action_url(org, "transfer"), data)
     assert master(org).balance == Decimal("900") and sub(org).balance == Decimal("100")
@@ -282,7 +282,7 @@ def test_transfer_double_submit_moves_once(staff_client, org):
 
 def test_org_admin_transfers_between_own_subaccounts(org_admin_client, org_admin_user, org):
     response = org_admin_client.post(action_url(org, "transfer"), {
-        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "50", "form_token": token(org_admin_client, org, "transfer")})
+        "from_account": master(org).pk, "to_account": sub(org).pk, "amount": "50", "comment": "why", "form_token": token(org_admin_client, org, "transfer")})
     assert response.status_code == 302
     assert sub(org).balance == Decimal("50")
     assert Transaction.objects.get(kind="transfer").actor_user == org_admin_user
@@ -321,9 +321,9 @@ def valid_payload(org, slug):
     receiver = org.accounts.filter(name="Marketing").first() or master(org)
     return {
         "add-credits": {"account": master(org).pk, "amount": "10", "expires_in": "6M"},
-        "remove-credits": {"account": master(org).pk, "amount": "10"},
-        "credit-limit": {"account": master(org).pk, "amount": "10"},
-        "transfer": {"from_account": master(org).pk, "to_account": receiver.pk, "amount": "10"},
+        "remove-credits": {"account": master(org).pk, "amount": "10", "comment": "why"},
+        "credit-limit": {"account": master(org).pk, "amount": "10", "comment": "why"},
+        "transfer": {"from_account": master(org).pk, "to_account": receiver.pk, "amount": "10", "comment": "why"},
         "credit-management": {"enabled": "off"},
     }[slug] | {"form_token": "not-a-token"}  # refused before any token is looked at
 

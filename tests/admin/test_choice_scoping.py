@@ -5,16 +5,21 @@ fails it) as an org admin of Alpha who holds every permission of the project's a
 scoping by org, not a missing permission, may keep Bravo out of sight.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.forms import ChoiceField, ModelChoiceField
 from django.test import RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.models import AlertSettings, Notification, WebhookDelivery, WebhookEndpoint
 from apiauth.services import service_token_create
 from ledger import selectors, services
+from ops.models import LedgerCheckRun
+from payments.models import AutoRecharge, Payment, ProviderEvent, TopUp
 from ratecards.services import rate_card_version_create
 from tests.api.helpers import SMS_RATES
 from tests.factories import UserFactory, make_org, make_subaccount
@@ -25,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 SYSTEM = services.SYSTEM
 MARKER = "Bravo"  # in every name, title, URL and username of the other org
-PROJECT_APPS = ["ledger", "ratecards", "alerts", "apiauth", "auth"]
+PROJECT_APPS = ["ledger", "ratecards", "alerts", "apiauth", "payments", "ops", "approvals", "auth"]
 
 
 def _populate(org, owner):
@@ -45,6 +50,19 @@ def _populate(org, owner):
                                               events=["balance.low"], description=f"{org.name} hook")
     WebhookDelivery.objects.create(endpoint=endpoint, event="balance.low", payload={"org": org.name})
     service_token_create(name=f"{org.name} token", scopes=["read"], organizations=[org])
+    now = timezone.now()
+    top_up = TopUp.objects.create(  # payments' rows as their services leave them (no provider needed here)
+        organization=org, account=master, amount="100", tax="18", total="118", currency=org.currency,
+        billing_name=f"{org.name} billing", billing_address=f"{org.name} street", billing_country="IN",
+        provider="bank_transfer", provider_reference=f"{org.name}-ref", failure_reason=f"{org.name} failed",
+        status="failed", closed_at=now, expires_at=now + timedelta(days=1))
+    Payment.objects.create(top_up=top_up, organization=org, provider="bank_transfer", status="refund_due",
+                           provider_payment_id=f"{org.name}-payment", amount="118", currency=org.currency,
+                           note=f"{org.name} to refund")
+    ProviderEvent.objects.create(provider="bank_transfer", event_id=f"{org.name}-event", type=f"{org.name} event",
+                                 top_up=top_up, payload={"org": org.name}, outcome=f"{org.name} outcome")
+    AutoRecharge.objects.create(account=master, threshold="10", amount="100", provider="stripe",
+                                payment_method=f"pm_{org.name}", billing={"name": org.name})
     return sub
 
 
@@ -58,6 +76,9 @@ def alpha_admin(db):
     _populate(alpha, UserFactory(username="alpha-owner"))
     _populate(bravo, UserFactory(username=f"{MARKER.lower()}-owner"))
     bravo.admins.add(UserFactory(username=f"{MARKER.lower()}-admin"))
+    LedgerCheckRun.objects.create(source="schedule", started_at=timezone.now() - timedelta(seconds=5),
+                                  finished_at=timezone.now(), problems=1,
+                                  report=f"account {bravo.master_account.pk} of {bravo.name}: balance differs")
     return user, alpha, bravo
 
 

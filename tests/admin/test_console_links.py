@@ -33,6 +33,7 @@ def test_org_page_links_to_finance_ledger_reports_rate_card_and_alert_settings(c
         "reports": reverse("finance:reports", args=[org.pk]),
         "rate-card": reverse("admin:ratecards_ratecardversion_organization", args=[org.pk]),
         "alert-settings": reverse("admin:alerts_alertsettings_add") + f"?organization={org.pk}",
+        "users-credits": reverse("selfservice:organization_credits", args=[org.pk]),
     }
 
 
@@ -48,10 +49,10 @@ def test_org_page_links_to_existing_alert_settings(client, org):
 def test_org_links_follow_each_role_s_permissions(client, org, finance_user, org_admin_user):
     client.force_login(finance_user)  # reads everything, adds no alert settings
     links = org_links(client.get(reverse("admin:ledger_organization_change", args=[org.pk])))
-    assert set(links) == {"activity", "finance-ledger", "reports", "rate-card"}
+    assert set(links) == {"activity", "finance-ledger", "reports", "rate-card", "users-credits"}
     client.force_login(org_admin_user)  # its own org: activity, ledger, reports, rate card, and it sets its alerts
     links = org_links(client.get(reverse("admin:ledger_organization_change", args=[org.pk])))
-    assert set(links) == {"activity", "finance-ledger", "reports", "rate-card", "alert-settings"}
+    assert set(links) == {"activity", "finance-ledger", "reports", "rate-card", "alert-settings", "users-credits"}
     for url in links.values():
         assert client.get(url).status_code == 200, url
 

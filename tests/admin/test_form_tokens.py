@@ -126,7 +126,7 @@ class TestOneForm:
 
     def test_a_refused_submission_gives_the_form_back_for_a_correction(self, staff_client, org):
         _, signed = open_form(staff_client, org, "remove-credits")
-        data = {"account": org.master_account.pk, "form_token": signed}
+        data = {"account": org.master_account.pk, "form_token": signed, "comment": "correction"}
         refused = staff_client.post(action_url(org, "remove-credits"), {**data, "amount": "5000"})
         assert refused.status_code == 400
         assert staff_client.post(action_url(org, "remove-credits"), {**data, "amount": "400"}).status_code == 302
@@ -142,9 +142,9 @@ class TestOneForm:
     def test_every_money_form_asks_before_repeating_itself(self, staff_client, org, slug, values, prompt):
         if slug == "transfer":
             data = {"from_account": org.master_account.pk, "to_account": org.accounts.get(name=values["to"]).pk,
-                    "amount": values["amount"]}
+                    "amount": values["amount"], "comment": "why"}
         else:
-            data = {"account": org.master_account.pk, "amount": values["amount"]}
+            data = {"account": org.master_account.pk, "amount": values["amount"], "comment": "why"}
 
         def count():
             if slug == "credit-limit":

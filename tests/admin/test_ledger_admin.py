@@ -19,13 +19,14 @@ def test_roles_migration_creates_the_four_groups_with_their_permissions():
     perms = {group.name: {p.codename for p in group.permissions.all()} for group in Group.objects.all()}
     assert set(selectors.ROLES) <= set(perms)
     staff, finance = perms["Platform staff"], perms["Finance"]
-    assert {"manage_credits", "set_credit_limit", "transfer_credits", "toggle_credit_management",
+    assert {"add_credits", "remove_credits", "set_credit_limit", "transfer_credits", "toggle_credit_management",
             "view_organization", "change_organization"} <= staff
     assert {"view_ledger", "export_ledger", "view_transaction", "view_organization"} <= finance
-    assert not finance & {"manage_credits", "set_credit_limit", "transfer_credits", "toggle_credit_management",
+    assert not finance & {"add_credits", "remove_credits", "set_credit_limit", "transfer_credits", "toggle_credit_management",
                           "change_organization", "add_account"}
     assert {"transfer_credits", "buy_credits", "view_organization"} <= perms["Org admin"]
-    assert "manage_credits" not in perms["Org admin"]
+    assert not {"add_credits", "remove_credits"} & perms["Org admin"]  # through the Credit managers group only
+    assert perms["Credit managers"] == {"add_credits", "remove_credits"}
     assert perms["Subaccount user"] >= {"view_account", "view_transaction"}
     assert "view_organization" not in perms["Subaccount user"]
     # no role may add, change or delete ledger rows

@@ -91,6 +91,7 @@ def test_lot_expiry_killed_midway_and_run_again_expires_each_lot_once():
     ("alerts.tasks.run_due_jobs", "jobs"),
     ("alerts.tasks.purge_idempotency_keys", "jobs"),
     ("ops.tasks.check_ledger", "jobs"),
+    ("approvals.tasks.expire_approval_requests", "jobs"),
     ("alerts.tasks.check_account_alerts", "alerts"),
     ("alerts.tasks.send_alert_email", "alerts"),
     ("alerts.tasks.deliver_webhook", "webhooks"),
@@ -105,7 +106,7 @@ def test_every_task_is_routed_and_retries_wait_less_than_the_visibility_timeout(
     from alerts import webhooks
 
     app.loader.import_default_modules()  # what a worker does at start: the apps' task modules (autodiscovery)
-    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments.", "ops."))}
+    ours = {name for name in app.tasks if name.startswith(("alerts.", "ledger.", "payments.", "ops.", "approvals."))}
     assert ours == set(settings.CELERY_TASK_ROUTES)
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
     assert webhooks.backoff_seconds(webhooks.MAX_ATTEMPTS) < visibility

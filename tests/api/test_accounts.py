@@ -244,9 +244,11 @@ def test_ledger_csv_runs_in_chunks(manage_client, db, monkeypatch, django_assert
     for _ in range(6):
         services.charge_create(actor=SYSTEM, account=master, channel="sms", unit_price="1")
     response = manage_client.get(f"/api/v1/accounts/{master.pk}/ledger?format=csv")
-    with django_assert_max_num_queries(2):  # a server-side cursor (or chunked fetches), no query per row
+    with django_assert_max_num_queries(4):  # keyset chunks of 2 rows: 7 entries in 4 queries, none per row
         body = b"".join(response.streaming_content)
     assert body.count(b"\n") == 8
+    ids = [line.split(b",")[0] for line in body.splitlines()[1:]]
+    assert ids == sorted(ids, key=int, reverse=True) and len(set(ids)) == 7  # newest first, none twice
 
 
 # --- transfers ---------------------------------------------------------------------------------------

@@ -137,6 +137,13 @@ def test_org_admins_see_their_orgs_timeline_only_and_csv_needs_the_export_permis
     client.force_login(admin)
     assert client.get(reverse("finance:activity", args=[org.pk])).status_code == 200
     assert client.get(reverse("finance:activity", args=[other.pk])).status_code == 404
+    assert client.get(reverse("finance:activity_csv", args=[org.pk])).status_code == 200  # export_ledger (0022)
+    assert client.get(reverse("finance:activity_csv", args=[other.pk])).status_code == 404
+    from django.contrib.auth.models import Group, Permission
+
+    Group.objects.get(name="Org admin").permissions.remove(Permission.objects.get(codename="export_ledger"))
+    admin = type(admin).objects.get(pk=admin.pk)  # forget the cached permissions
+    client.force_login(admin)
     assert client.get(reverse("finance:activity_csv", args=[org.pk])).status_code == 403
     client.force_login(user_with_role("Subaccount user", "su"))
     assert client.get(reverse("finance:activity", args=[org.pk])).status_code in (403, 404)

@@ -99,6 +99,21 @@ def test_a_service_level_charge_shows_in_the_charge_counters_after_its_commit(
         before, "creditsite_charged_amount_total", currency="INR", **labels) + 3.5)
 
 
+@pytest.mark.usefixtures("money_path")
+def test_a_charge_records_its_lock_wait(scrape):
+    """The charge path measures the time to acquire the funding account's lock (in ledger_charge() on the
+    database path, around the locking SELECT on the Python path) and ops records it through lock_waited."""
+    account = funded_account("100")
+    before = scrape()
+    services.charge_create(actor=SYSTEM, account=account, channel="sms", unit_price="1")
+    services.charge_batch(actor=SYSTEM, account=account, items=[services.ChargeRequest(channel="sms", unit_price="1")])
+    after = scrape()
+    assert value(after, "creditsite_charge_lock_wait_seconds_count") == value(
+        before, "creditsite_charge_lock_wait_seconds_count") + 2
+    assert 0 <= value(after, "creditsite_charge_lock_wait_seconds_sum") - value(
+        before, "creditsite_charge_lock_wait_seconds_sum") < 5
+
+
 def test_api_refusals_replays_and_batch_sizes_are_counted(scrape, django_capture_on_commit_callbacks):
     account = funded_account("1")
     with_rate_card(account.organization)
@@ -215,3 +230,41 @@ def test_several_worker_processes_add_up_in_multiprocess_mode(tmp_path):
     output = subprocess.run([sys.executable, "-c", scrape_text], cwd=ROOT, env=env, check=True, timeout=60,
                             capture_output=True, text=True).stdout
     assert 'creditsite_http_requests_total{method="GET",route="health",status="200"} 2.0' in output
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("money_path", "postgres_only")
+def test_the_lock_wait_is_the_time_another_writer_held_the_account(scrape):
+    """A charge queued behind another transaction holding the account's row lock records that wait."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from ledger.locks import lock_account
+
+    account = funded_account("100")
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                lock_account(account.pk)
+                locked.set()
+                release.wait(10)
+                time.sleep(0.3)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(10)
+    before = scrape()
+    release.set()
+    services.charge_create(actor=SYSTEM, account=account, channel="sms", unit_price="1")
+    thread.join(10)
+    after = scrape()
+    assert value(after, "creditsite_charge_lock_wait_seconds_count") == value(
+        before, "creditsite_charge_lock_wait_seconds_count") + 1
+    assert value(after, "creditsite_charge_lock_wait_seconds_sum") - value(
+        before, "creditsite_charge_lock_wait_seconds_sum") >= 0.2

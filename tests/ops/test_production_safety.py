@@ -38,6 +38,17 @@ def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off():
     assert given.stdout.strip() == "from-the-environment-1234"
 
 
+def test_schema_only_commands_run_on_a_clean_clone_without_a_key_and_serving_ones_do_not():
+    env = {**{k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")},
+           "DEBUG": "false", "DJANGO_SETTINGS_MODULE": "creditsite.settings"}
+    schema = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert schema.returncode == 0, schema.stderr
+    served = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60, env=env)
+    assert served.returncode != 0 and "SECRET_KEY is not set" in served.stderr
+
+
 def test_check_deploy_accepts_an_email_provider_instead_of_smtp():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT,
                             capture_output=True, text=True, timeout=60,

@@ -32,6 +32,12 @@ def form_data(org, **overrides):
     return {**data, **overrides}
 
 
+def with_token(client, url, data: dict) -> dict:
+    """The record-payment form's data with the one-time token of a fresh rendering of the form."""
+    page = client.get(url).content.decode()
+    return {**data, "form_token": re.search(r'name="form_token" value="([^"]+)"', page).group(1)}
+
+
 def buy_url(org):
     return reverse("admin:payments_topup_buy", args=[org.pk])
 
@@ -144,13 +150,15 @@ def test_finance_records_a_bank_transfer_against_a_pending_top_up(org, client, d
     assert re.match(r"TU-[0-9A-F]{10}", top_up.provider_reference)
     client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
     url = reverse("admin:payments_topup_record_payment", args=[top_up.pk])
-    wrong = client.post(url, {"reference": "UTR123", "received_on": "2026-05-04", "amount": "1000"})
+    data = with_token(client, url, {"reference": "UTR123", "received_on": "2026-05-04", "amount": "1000"})
+    wrong = client.post(url, data)
     assert wrong.status_code == 400 and "1180" in wrong.content.decode()
-    response = client.post(url, {"reference": "UTR123", "received_on": "2026-05-04", "amount": "1180"})
+    response = client.post(url, {**data, "amount": "1180"})  # corrected: the same form (token) goes on
     assert response.status_code == 302
     top_up.refresh_from_db()
     assert top_up.status == TopUpStatus.PAID and top_up.provider_payment_id == "UTR123"
-    duplicate = client.post(url, {"reference": "UTR123", "received_on": "2026-05-04", "amount": "1180"})
+    duplicate = client.post(url, with_token(client, url, {"reference": "UTR123", "received_on": "2026-05-04",
+                                                          "amount": "1180"}))
     assert duplicate.status_code in (400, 409) and Payment.objects.count() == 1
 
 
@@ -164,9 +172,11 @@ def test_finance_records_a_payment_against_a_postpaid_invoice(client, defaults):
     client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
     url = reverse("admin:payments_invoice_record_payment", args=[invoice.pk])
     assert "outstanding $300.00" in client.get(url).content.decode()
-    too_much = client.post(url, {"reference": "WIRE-1", "received_on": "2026-05-04", "amount": "301"})
+    too_much = client.post(url, with_token(client, url, {"reference": "WIRE-1", "received_on": "2026-05-04",
+                                                         "amount": "301"}))
     assert too_much.status_code == 400
-    assert client.post(url, {"reference": "WIRE-1", "received_on": "2026-05-04", "amount": "200"}).status_code == 302
+    data = with_token(client, url, {"reference": "WIRE-1", "received_on": "2026-05-04", "amount": "200"})
+    assert client.post(url, data).status_code == 302
     payment = Transaction.objects.get(kind="payment")
     assert payment.amount == Decimal("200") and payment.metadata["invoice"] == str(invoice.pk)
     assert sum(p.amount for p in payment.postings.all()) == 0
@@ -191,3 +201,44 @@ def test_platform_staff_buy_on_a_customers_behalf(org, client):
         name="Marketing").pk)))
     top_up = TopUp.objects.get()
     assert response.status_code == 302 and top_up.created_by == staff and top_up.account.name == "Marketing"
+
+
+def test_admin_pages_show_amounts_through_the_money_formatter(org, admin_client, org_admin):
+    """Top-up and payment pages (view-only) show amounts and tax lines like every other screen: ₹1,180.00."""
+    top_up = start_top_up(org.master_account, "1000", actor=ledger.Actor(user=org_admin))
+    deliver(sandbox_body(top_up))
+    change = admin_client.get(reverse("admin:payments_topup_change", args=[top_up.pk])).content.decode()
+    assert "₹1,000.00" in change and "₹180.00" in change and "₹1,180.00" in change
+    assert "CGST 9%: ₹90.00; SGST 9%: ₹90.00" in change
+    assert "1000.000000" not in change and "1180.00</" not in change and '"amount":' not in change
+    payment = Payment.objects.get(top_up=top_up)
+    admin_client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
+    shown = admin_client.get(reverse("admin:payments_payment_change", args=[payment.pk])).content.decode()
+    assert "₹1,180.00" in shown and "1180.000000" not in shown
+
+
+def test_a_record_payment_form_records_once_whatever_back_and_resubmit_do(client, defaults):
+    """Back to the submitted form and send it again (or a second tab, a double click): one payment. The
+    reference is changed on the resubmit so that only the one-time token, not the unique reference, stops it."""
+    globex = make_org(name="Globex", currency="USD", timezone_name="UTC", payment_scheme="postpaid",
+                      credit_limit="1000")
+    ledger.charge_create(actor=ledger.SYSTEM, account=globex.master_account, channel="sms", unit_price="300",
+                         quantity=1, at=datetime(2026, 4, 10, tzinfo=UTC))
+    [invoice] = ledger.postpaid_month_close(organization=globex, at=datetime(2026, 5, 1, 0, 5, tzinfo=UTC))
+    client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
+    url = reverse("admin:payments_invoice_record_payment", args=[invoice.pk])
+    data = with_token(client, url, {"reference": "WIRE-1", "received_on": "2026-05-04", "amount": "100"})
+    first = client.post(url, data)
+    assert first.status_code == 302
+    again = client.post(url, {**data, "reference": "WIRE-2"}, follow=True)
+    assert again.status_code == 200 and "Already recorded" in again.content.decode()
+    assert Transaction.objects.filter(kind="payment").count() == 1 and Payment.objects.count() == 1
+    forged = client.post(url, {**data, "reference": "WIRE-3", "form_token": "forged"})
+    assert forged.status_code == 400 and "expired" in forged.content.decode()
+    top_up = start_top_up(make_org(name="Acme").master_account, "1000", provider="bank_transfer")
+    top_up_url = reverse("admin:payments_topup_record_payment", args=[top_up.pk])
+    form = with_token(client, top_up_url, {"reference": "UTR9", "received_on": "2026-05-04", "amount": "1180"})
+    assert client.post(top_up_url, form).status_code == 302
+    resent = client.post(top_up_url, {**form, "reference": "UTR10"}, follow=True)
+    assert "Already recorded" in resent.content.decode() and Payment.objects.filter(top_up=top_up).count() == 1
+    assert Transaction.objects.filter(kind="payment").count() == 1

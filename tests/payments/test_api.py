@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from rest_framework.test import APIClient
 
 from ledger import selectors
-from payments.models import TopUp, TopUpStatus
+from payments.models import ProviderEvent, TopUp, TopUpStatus
 from tests.admin.conftest import user_with_role
 from tests.api.helpers import token_client
 from tests.factories import make_org
@@ -158,6 +158,44 @@ def test_top_up_endpoints_are_in_the_openapi_schema(db):
         assert path in paths, path
     assert "application/pdf" in paths["/api/v1/top-ups/{id}/receipt"]["get"]["responses"]["200"]["content"]
     assert "201" in paths["/api/v1/accounts/{id}/top-ups"]["post"]["responses"]
+    operations = {(path, method): operation for path, item in paths.items() if "top-up" in path or "payments" in path
+                  for method, operation in item.items() if method in ("get", "post")}
+    descriptions = [operation.get("description", "") for operation in operations.values()]
+    assert all(descriptions) and len(set(descriptions)) == len(descriptions) == 6  # one of its own each
+
+    def headers(path, method):
+        return {p["name"]: p.get("required", False) for p in operations[(path, method)].get("parameters", [])
+                if p["in"] == "header"}
+
+    def response_headers(path, method, status):
+        return set(operations[(path, method)]["responses"][status].get("headers", {}))
+
+    assert headers("/api/v1/accounts/{id}/top-ups", "post") == {"Idempotency-Key": True}
+    assert headers("/api/v1/top-ups/{id}/cancel", "post") == {"Idempotency-Key": False}
+    assert "Idempotent-Replayed" in response_headers("/api/v1/accounts/{id}/top-ups", "post", "201")
+    assert "Idempotent-Replayed" in response_headers("/api/v1/top-ups/{id}/cancel", "post", "200")
+    assert "Retry-After" in response_headers("/api/v1/top-ups/{id}", "get", "429")
+    for path, method in (("/api/v1/top-ups/{id}/cancel", "post"), ("/api/v1/top-ups/{id}/receipt", "get")):
+        assert "top_up_not_pending" in operations[(path, method)]["responses"]["409"]["description"]
+    webhook = operations[("/api/v1/payments/webhooks/{provider}", "post")]["responses"]
+    assert {"200", "400", "404", "429"} <= set(webhook) and not {"401", "403"} & set(webhook)
+    # request bodies are declared closed for clients (the server ignores undeclared fields: docs/api.md)
+    assert spec["components"]["schemas"]["TopUpCreateRequest"]["additionalProperties"] is False
+
+
+def test_a_cancel_retried_with_its_key_answers_like_the_first(org, manage):
+    top_up = create(manage, org.master_account).json()
+    url = f"/api/v1/top-ups/{top_up['id']}/cancel"
+    first = manage.post(url, HTTP_IDEMPOTENCY_KEY="cancel-1")
+    again = manage.post(url, HTTP_IDEMPOTENCY_KEY="cancel-1")
+    assert (first.status_code, again.status_code) == (200, 200) and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true" and first.json()["status"] == "cancelled"
+    other = manage.post(url, HTTP_IDEMPOTENCY_KEY="cancel-2")  # a new key: a new request, and it is not pending
+    assert other.status_code == 409 and other.json()["code"] == "top_up_not_pending"
+    second = create(manage, org.master_account, {"amount": "200", "billing": BILLING_MH}, key="b").json()
+    reused = manage.post(f"/api/v1/top-ups/{second['id']}/cancel", HTTP_IDEMPOTENCY_KEY="cancel-1")
+    assert reused.status_code == 409 and reused.json()["code"] == "idempotency_conflict"
+    assert TopUp.objects.get(pk=second["id"]).status == TopUpStatus.PENDING
 
 
 def test_amount_is_the_net_amount_granted(org, manage):
@@ -165,3 +203,24 @@ def test_amount_is_the_net_amount_granted(org, manage):
     deliver(sandbox_body(top_up))
     org.master_account.refresh_from_db()
     assert org.master_account.balance == Decimal("1000")
+
+
+def test_webhooks_are_throttled_per_address_with_a_json_429(defaults, monkeypatch):
+    """Past the per-address quota a webhook is 429 `throttled` (JSON, Retry-After) before its signature is read;
+    another address, or another provider's endpoint, has its own quota."""
+    from payments.api.views import WebhookRateThrottle
+
+    monkeypatch.setattr(WebhookRateThrottle, "THROTTLE_RATES", {"payment_webhook": "2/min"})
+    client = APIClient()
+
+    def post(address, provider="sandbox"):
+        return client.post(f"/api/v1/payments/webhooks/{provider}", {"id": "evt_x"}, format="json",
+                           REMOTE_ADDR=address)
+
+    assert [post("198.51.100.7").status_code for _ in range(2)] == [400, 400]  # unsigned: counted, refused
+    throttled = post("198.51.100.7")
+    assert throttled.status_code == 429 and throttled["Content-Type"] == "application/json"
+    assert throttled.json()["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+    assert post("198.51.100.8").status_code == 400  # another address
+    assert post("198.51.100.7", provider="stripe").status_code == 404  # another provider's quota
+    assert ProviderEvent.objects.count() == 0

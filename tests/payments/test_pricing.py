@@ -69,6 +69,28 @@ def test_an_inr_buyer_abroad_pays_igst_and_a_foreign_currency_pays_no_tax():
     assert foreign.tax_lines == [] and foreign.total == Decimal("100")
 
 
+@pytest.mark.parametrize("state", ["", "KA", "MH"])
+def test_an_inr_buyer_abroad_pays_igst_18_whatever_state_they_type(state):
+    """Default (the seeded any-country INR rule): a buyer outside India paying INR is charged IGST 18%, never
+    CGST + SGST, even when their billing state reads like the seller's (KA is also a code outside India)."""
+    priced = quote(currency="INR", amount="1000", country="US", state=state)
+    assert [(line.name, line.rate, line.amount) for line in priced.tax_lines] == [
+        ("IGST", Decimal("18"), Decimal("180.00"))]
+    assert priced.total == Decimal("1180.00")
+
+
+def test_a_zero_rated_export_is_a_country_rule_at_zero():
+    """Exports under a Letter of Undertaking (LUT) are zero-rated: staff add a 0% INR rule for the buyer's
+    country, which wins over the any-country rule; other countries keep IGST."""
+    TaxRule.objects.create(currency="INR", country="US", name="IGST (export under LUT)", rate=Decimal("0"),
+                           split_within_state=True)
+    zero = quote(currency="INR", amount="1000", country="US")
+    assert zero.tax_lines == [] and zero.total == Decimal("1000")
+    assert [line.name for line in quote(currency="INR", amount="1000", country="AE").tax_lines] == ["IGST"]
+    assert [line.name for line in quote(currency="INR", amount="1000", country="IN", state="KA").tax_lines] == [
+        "CGST", "SGST"]
+
+
 def test_rounding_is_half_up_to_the_paisa_per_line_on_the_invoice_amount():
     # 100.05 x 9% = 9.0045 -> 9.00 (each half); x 18% = 18.009 -> 18.01
     intra = quote(currency="INR", amount="100.05", country="IN", state="KA")

@@ -311,3 +311,49 @@ def test_razorpay_auto_recharge_uses_a_recurring_payment_settled_by_the_webhook(
     body = razorpay_webhook(top_up, payment_id="pay_rec_1", amount=59000)
     assert post_webhook("razorpay", body, HTTP_X_RAZORPAY_SIGNATURE=razorpay_signature(body)).json()["outcome"] == \
         "paid"
+
+
+def test_a_stripe_checkout_keeps_the_card_and_the_catch_up_recharges_with_it(usd_org, usd_rule, stripe_on):
+    """Declined card: auto-recharge off. The buyer pays by hand through Checkout, which (the account recharging
+    through Stripe) asks Stripe to keep the card; the payment_intent.succeeded event names it, the rule
+    takes it and is on again, and the catch-up job fires the recharge the account missed meanwhile."""
+    stripe_on.answer("POST", "/v1/payment_intents", {"error": {
+        "type": "card_error", "code": "card_declined", "message": "Your card was declined."}}, status=402)
+    spend_usd(usd_org.master_account, "60", usd_rule)  # 40 < 50: fires, declined, off
+    assert not AutoRecharge.objects.get().enabled
+    spend_usd(usd_org.master_account, "30", usd_rule)  # 10: still below, nothing can fire
+    assert TopUp.objects.count() == 1
+
+    stripe_on.answer("POST", "/v1/checkout/sessions", stripe_session(None))
+    top_up = start_top_up(usd_org.master_account, "20", billing={**BILLING_US, "email": "ap@globex.example"})
+    form = [r for r in stripe_on.requests if r.path == "/v1/checkout/sessions"][0].form()
+    assert form["payment_intent_data[setup_future_usage]"] == "off_session"
+    assert form["customer"] == "cus_test_1" and "customer_email" not in form  # Stripe takes one or the other
+    intent = {"id": "evt_pi_saved", "type": "payment_intent.succeeded", "object": "event",
+              "data": {"object": stripe_intent(id="pi_manual_1", amount=2000, amount_received=2000,
+                                               setup_future_usage="off_session", customer="cus_test_1",
+                                               payment_method="pm_new_card", metadata={"top_up": str(top_up.pk)})}}
+    body, signature = stripe_signed(intent)
+    assert post_webhook("stripe", body, HTTP_STRIPE_SIGNATURE=signature).json()["outcome"] == "paid"
+    rule = AutoRecharge.objects.get()
+    assert (rule.enabled, rule.payment_method, rule.disabled_reason) == (True, "pm_new_card", "")
+
+    stripe_on.answer("POST", "/v1/payment_intents", stripe_intent())
+    with usd_rule(execute=True):
+        assert auto_recharge.auto_recharges_catch_up() == 1
+    charge = [r for r in stripe_on.requests if r.path == "/v1/payment_intents"][-1].form()
+    assert charge["payment_method"] == "pm_new_card" and charge["off_session"] == "true"
+    usd_org.master_account.refresh_from_db()
+    assert usd_org.master_account.balance == Decimal("530")  # 10 + 20 bought by hand + 500 recharged
+    with usd_rule(execute=True):
+        assert auto_recharge.auto_recharges_catch_up() == 0  # above the threshold now: nothing more
+    from django.conf import settings  # the beat runs it
+
+    assert settings.CELERY_BEAT_SCHEDULE["auto-recharge-catch-up"]["task"] == "payments.tasks.auto_recharge_catch_up"
+
+
+def test_a_checkout_without_a_stripe_auto_recharge_saves_no_card(usd_org, stripe_on):
+    stripe_on.answer("POST", "/v1/checkout/sessions", stripe_session(None))
+    start_top_up(usd_org.master_account, "20", billing={**BILLING_US, "email": "ap@globex.example"})
+    form = stripe_on.requests[0].form()
+    assert "payment_intent_data[setup_future_usage]" not in form and form["customer_email"] == "ap@globex.example"

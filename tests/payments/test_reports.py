@@ -69,3 +69,32 @@ def test_org_admins_see_their_orgs_only_and_subaccount_users_nothing(sales, clie
     assert "1,298.06" in html and "USD" not in html
     client.force_login(user_with_role(selectors.ROLE_SUBACCOUNT_USER, "sub"))
     assert client.get(reverse("finance_payments:report")).status_code == 403
+
+
+def test_every_payments_csv_neutralises_formulas(defaults, client):
+    """The payments tables join the CSV-injection check of tests/finance/test_csv_injection.py: org, account
+    and tax line names that start a formula are quoted, amounts stay plain numbers."""
+    from payments.finance_views import TABLES
+    from payments.models import TaxRule
+    from tests.factories import make_org, make_subaccount
+    from tests.finance.test_csv_injection import HOSTILE, TRIGGERS, _is_number
+
+    TaxRule.objects.filter(currency="INR").update(inter_state_name="=IGST", intra_state_names="+CGST,@SGST")
+    org = make_org(name=HOSTILE["org"])
+    account = make_subaccount(org, name=HOSTILE["subaccount"], balance_mode="own")
+    deliver(sandbox_body(start_top_up(account, "1000")))
+    deliver(sandbox_body(start_top_up(account, "100", billing=BILLING_MH)))
+    deliver(sandbox_body(start_top_up(org.master_account, "300"), "payment.failed"))
+    client.force_login(user_with_role(selectors.ROLE_FINANCE, "fin"))
+    seen = set()
+    for table in TABLES:
+        response = client.get(reverse("finance_payments:report") + f"?format=csv&table={table}")
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert len(rows) > 1, table
+        for row in rows[1:]:
+            for cell in row:
+                seen.add(cell)
+                if cell.lstrip(" \n")[:1] in TRIGGERS:
+                    assert _is_number(cell), f"{table}: formula cell {cell!r}"
+    assert {"'=IGST", "'+CGST", "'@SGST", "'" + HOSTILE["org"]} <= seen

@@ -58,6 +58,11 @@ def test_a_paid_top_up_grants_the_net_amount_and_books_clearing_and_tax(org, buy
     assert Notification.objects.filter(organization=org, kind=NotificationKind.TOP_UP_PAID).count() == 1
     [message] = mail.outbox
     assert "admin@acme.example" in message.to and top_up.invoice_number in message.subject
+    html = message.alternatives[0][0]
+    for text in (message.body, html):  # tax lines through the one money formatter, like net and total
+        assert "CGST 9%: ₹90.00" in text.replace("</td><td align=\"right\">", ": ")
+        assert "SGST 9%: ₹90.00" in text.replace("</td><td align=\"right\">", ": ")
+        assert " INR" not in text and "₹1,000.00" in text and "₹1,180.00" in text
     [(filename, content, mimetype)] = message.attachments
     assert mimetype == "application/pdf" and content.startswith(b"%PDF")
 
@@ -219,8 +224,24 @@ def test_a_usd_org_pays_no_tax(usd_org):
 
 def test_database_constraints_back_the_state_machine(org, buyer):
     top_up = start_top_up(org.master_account, "500", actor=buyer)
+    now = timezone.now()
     for changes in ({"status": "paid"}, {"status": "bogus"}, {"total": Decimal("1")},
-                    {"status": "cancelled"}, {"invoice_number": "X/1"}):
+                    {"status": "cancelled"}, {"invoice_number": "X/1"},
+                    # the state machine's implications (migration payments 0003)
+                    {"closed_at": now}, {"paid_at": now}, {"status": "failed"}, {"invoice_date": now.date()},
+                    {"expires_at": state(top_up).created_at}, {"origin": "bogus"}, {"origin": "auto_recharge"},
+                    {"auto_recharge_trigger": "x:1"}, {"currency": "inr"}, {"tax": Decimal("-1")},
+                    {"amount": Decimal("0"), "total": Decimal("90")}):
         with pytest.raises(IntegrityError), transaction.atomic():
             TopUp.objects.filter(pk=top_up.pk).update(**changes)
     assert timezone.now() < state(top_up).expires_at
+    deliver(sandbox_body(top_up))
+    for changes in ({"paid_at": None}, {"invoice_date": None}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TopUp.objects.filter(pk=top_up.pk).update(**changes)
+    payment = Payment.objects.get(top_up=top_up)
+    for changes in ({"refunded_at": now}, {"status": "refunded"}, {"currency": "XX"}, {"amount": Decimal("0")}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Payment.objects.filter(pk=payment.pk).update(**changes)
+    TopUp.objects.filter(pk=top_up.pk).update(status="paid")  # what the services write passes
+    Payment.objects.filter(pk=payment.pk).update(status="refunded", refunded_at=now)

@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from apiauth.models import ServiceToken
+from approvals.models import ApprovalRequest
+from approvals.services import approval_threshold
 from ledger.invariants import check_invariants
 from ledger.models import Account, Organization, Transaction
 from ratecards.models import RateCardVersion
@@ -31,6 +33,14 @@ def test_seed_demo_loads_two_orgs_with_a_month_of_usage_and_a_sound_ledger(capsy
     limited = ServiceToken.objects.get(name="acme-otp-sender")
     assert list(limited.visible_organizations()) == [orgs["Acme Retail India"]]
     assert ServiceToken.objects.get(name="provisioning").all_organizations
+    acme = orgs["Acme Retail India"]  # individual user credits: Sunita moves her own Sales budget
+    assert acme.individual_user_credits and acme.user_to_user_transfers and "cannot be undone" in \
+        acme.transfer_conditions
+    sales = Account.objects.get(owner__username="sunita.sales")
+    assert sales.organization == acme and sales.balance == 2500
+    assert "sunita.sales" in out
+    pending = ApprovalRequest.objects.get(status="pending")  # the approval queue is not empty
+    assert pending.organization == orgs["Acme Retail India"] and pending.amount > approval_threshold("INR")
     call_command("seed_demo", if_empty=True)
     assert Organization.objects.count() == 2
     assert "not loaded" in capsys.readouterr().out

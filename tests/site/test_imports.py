@@ -13,20 +13,21 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("alerts", "apiauth", "creditsite", "demo", "ledger", "ops", "ratecards")
+APPS = ("alerts", "apiauth", "approvals", "creditsite", "demo", "ledger", "ops", "payments", "ratecards")
 PRESENTATION = ("ledger.admin", "ledger.api", "ledger.finance", "ledger.templatetags", "ledger.management",
-                "ledger.forms", "ledger.activity", "ratecards.admin", "ratecards.api", "ratecards.activity",
+                "ledger.forms", "ledger.activity", "ledger.selfservice.views", "ledger.selfservice.urls",
+                "ledger.selfservice.forms", "ratecards.admin", "ratecards.api", "ratecards.activity",
                 "alerts.admin", "alerts.management", "alerts.templatetags", "alerts.activity", "apiauth.admin",
                 "apiauth.management", "creditsite", "payments.admin", "payments.api", "payments.views",
                 "payments.urls", "payments.finance_views", "payments.finance_urls", "payments.templatetags",
-                "payments.activity", "ops.admin", "ops.management", "ops.views", "ops.collectors", "ops.signals", "ops.sentry",
+                "payments.activity", "approvals.admin", "approvals.activity", "approvals.templatetags", "payments.signals", "payments.forms", "ops.admin", "ops.management", "ops.views", "ops.collectors", "ops.signals", "ops.sentry",
                 "demo")
 # below every app: the fail-soft infrastructure, the metric recorders and the log helpers (they import no app)
 SHARED = ("creditsite.resilience", "ops.metrics", "ops.logs")
 # app -> the apps its core may import
 LAYERS = {"ledger": {"ledger"}, "apiauth": {"ledger", "apiauth"}, "ratecards": {"ledger", "ratecards"},
           "alerts": {"ledger", "ratecards", "alerts"}, "ops": {"ledger", "ops"},
-          "payments": {"ledger", "ratecards", "alerts", "payments"}}
+          "payments": {"ledger", "ratecards", "alerts", "payments"}, "approvals": {"ledger", "approvals"}}
 
 
 def _modules() -> dict[str, Path]:

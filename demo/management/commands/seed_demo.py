@@ -1,10 +1,12 @@
 """manage.py seed_demo: two demo orgs (INR/Kolkata prepaid, USD/New York postpaid) with a month of usage.
 
 Everything goes through the ledger, rate-card and alert services, with past instants, so the demo
-ledger is exactly what real traffic would have produced. Two demo staff users (`priya.ops`, platform
-staff, and `femi.finance`, finance; no password until `manage.py changepassword` gives one) leave
-actions with reasons on the activity timeline; a rate card change is pending, an account has its own
-low-credit threshold, a lot has expired and the alert banners are raised.
+ledger is exactly what real traffic would have produced. Demo users (`priya.ops`, platform staff,
+`femi.finance`, finance, `arjun.acme`, Acme's org admin, and `sunita.sales`, a subaccount user of Acme
+with individual user credits; no password until `manage.py changepassword` gives one) leave actions
+with reasons on the activity timeline; a rate card change is pending, an account has its own
+low-credit threshold, a lot has expired and the alert banners are raised; INR actions above 25,000 need
+approval and one grant waits in the approval queue.
 """
 
 import random
@@ -21,11 +23,13 @@ from alerts import services as alert_services
 from alerts.bounces import email_event_record
 from alerts.models import AccountThreshold, WebhookEndpoint
 from apiauth.services import service_token_create
+from approvals.models import ApprovalThreshold
+from approvals.services import approval_request_create
 from ledger import services
 from ledger.errors import InsufficientCredits
 from ledger.history import history_actor
 from ledger.models import Organization
-from ledger.selectors import ROLE_FINANCE, ROLE_ORG_ADMIN, ROLE_PLATFORM_STAFF
+from ledger.selectors import ROLE_FINANCE, ROLE_ORG_ADMIN, ROLE_PLATFORM_STAFF, ROLE_SUBACCOUNT_USER
 from ops.models import CheckSource
 from ops.services import ledger_check_run
 from payments import auto_recharge
@@ -159,6 +163,7 @@ class Command(BaseCommand):
         self._purchases(acme, support, now)
         self._operations_demo(acme)
         self._staff_actions(acme, globex, support)
+        self._approvals(acme)
         self._rate_card(acme, INDIA_RATES_NEXT, note="SMS to India up from 0.25 to 0.27")
         self._alerts(acme, globex, support)
         self.stdout.write(self.style.SUCCESS(
@@ -167,6 +172,9 @@ class Command(BaseCommand):
         # API tokens: one limited to Acme (Globex's ids answer 404 to it), one platform-wide; shown once.
         _, acme_token = service_token_create(name="acme-otp-sender", scopes=["charge"], organizations=[acme])
         _, platform_token = service_token_create(name="provisioning", scopes=["manage"], all_organizations=True)
+        self.stdout.write("Demo users (no password: `manage.py changepassword NAME` gives one): priya.ops (platform "
+                          "staff), femi.finance (finance), arjun.acme (org admin of Acme), sunita.sales (subaccount "
+                          "user of Acme: My credits, transfers with the conditions tick).")
         self.stdout.write(f"Demo API tokens (shown once): acme-otp-sender (charge, {acme.name} only) {acme_token}; "
                           f"provisioning (manage, all orgs) {platform_token}")
 
@@ -217,6 +225,34 @@ class Command(BaseCommand):
                                   comment="Black Friday volume, approved by CFO")
         services.organization_update(actor=staff, organization=acme, timezone="Asia/Kolkata",
                                      reason="The canonical IANA name of the billing timezone")
+        self._individual_credits(acme)
+
+    def _individual_credits(self, acme):
+        """Individual user credits on Acme (001): `sunita.sales` owns the Sales subaccount and moves its credits
+        herself, after ticking the conditions Arjun (the org admin) wrote; users may also send each other credits."""
+        arjun = get_user_model().objects.get(username="arjun.acme")
+        services.organization_update(
+            actor=services.Actor(user=arjun), organization=acme, individual_user_credits=True,
+            user_to_user_transfers=True, reason="Sales reps manage their own budgets",
+            transfer_conditions="Transfers take effect at once and cannot be undone. Credits keep their expiry "
+                                "dates. Budgets above INR 10,000 need your manager's approval first.")
+        sunita = _demo_user("sunita.sales", ROLE_SUBACCOUNT_USER, "Sunita", "Sales")
+        sales = services.account_create(actor=SEED, organization=acme, name="Sales (Sunita)", balance_mode="own",
+                                        owner=sunita)
+        services.transfer_create(actor=services.Actor(user=arjun), from_account=acme.master_account,
+                                 to_account=sales, amount="3000", comment="Sales budget for December")
+        services.transfer_create(actor=services.Actor(user=sunita), from_account=sales,
+                                 to_account=acme.master_account, amount="500", comment="Unused: back to the pool")
+
+    def _approvals(self, acme):
+        """Approvals above INR 25,000 and Priya's grant of INR 40,000 waiting for a second person (the queue)."""
+        priya = get_user_model().objects.get(username="priya.ops")
+        threshold = ApprovalThreshold(currency="INR", amount=Decimal("25000"))
+        history_actor(threshold, services.Actor(user=priya), "Four eyes on large INR grants, removals and limits")
+        threshold.save()
+        approval_request_create(user=priya, account=acme.master_account, action="grant", amount="40000",
+                                reason="Annual plan prepayment, invoice INV-9012",
+                                params={"expires_in": "1Y", "purchase_order": "PO-2026-0240"})
 
     def _alerts(self, acme, globex, support):
         """Alert settings with recipients, Support OTP's own threshold, and the alerts they raise."""

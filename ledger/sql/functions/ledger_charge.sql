@@ -5,7 +5,8 @@
 -- lots, lock the hold, refuse what the rules and the org's spending policy refuse (SQLSTATE LD402
 -- "available|excess"; LD410 the org is blocked; LD400 no such hold; LD409 the hold's state; LD404 no
 -- account), draw lots soonest-expiring first, write the charge with its postings in one statement,
--- then the hold and the cached balance and held.
+-- then the hold and the cached balance and held. `lock_wait` is the seconds spent acquiring the funding
+-- account's row lock (clock_timestamp() around the locking SELECT), for the lock-wait metric (ops).
 CREATE OR REPLACE FUNCTION ledger_charge(
     p_account uuid, p_subaccount uuid, p_organization uuid, p_currency text, p_kind text,
     p_amount numeric, p_unit_price numeric, p_quantity integer, p_traffic text,
@@ -16,7 +17,7 @@ CREATE OR REPLACE FUNCTION ledger_charge(
 ) RETURNS TABLE (
     status text, transaction_id bigint, balance_after numeric, held numeric, available_after numeric,
     created_at timestamptz, expired_lots integer, expired_amount numeric,
-    record_operation text, record_fingerprint text, record_model text, record_id text
+    record_operation text, record_fingerprint text, record_model text, record_id text, lock_wait double precision
 ) AS $$
 DECLARE
     v_record bigint;
@@ -39,6 +40,8 @@ DECLARE
     v_expired_lots integer := 0;
     v_expired_amount numeric := 0;
     v_existing record;
+    v_lock_started timestamptz;
+    v_lock_wait double precision;
 BEGIN
     IF p_key IS NOT NULL THEN
         INSERT INTO ledger_idempotencyrecord (caller, key, operation, fingerprint, result_model, result_id, created_at)
@@ -49,16 +52,18 @@ BEGIN
                 FROM ledger_idempotencyrecord r WHERE r.caller = p_caller AND r.key = p_key;
             RETURN QUERY SELECT 'exists'::text, NULL::bigint, NULL::numeric, NULL::numeric, NULL::numeric,
                 NULL::timestamptz, 0, 0::numeric, v_existing.operation::text, v_existing.fingerprint::text,
-                v_existing.result_model::text, v_existing.result_id::text;
+                v_existing.result_model::text, v_existing.result_id::text, NULL::double precision;
             RETURN;
         END IF;
     END IF;
 
+    v_lock_started := clock_timestamp();
     SELECT a.balance, a.held, a.credit_limit, a.temporary_credit_limit, a.temporary_credit_limit_expires_at,
            o.spending_policy, o.spending_floor
         INTO v_balance, v_held, v_limit, v_temporary, v_temporary_until, v_policy, v_floor
         FROM ledger_account a JOIN ledger_organization o ON o.id = a.organization_id
         WHERE a.id = p_account FOR UPDATE OF a;
+    v_lock_wait := extract(epoch FROM clock_timestamp() - v_lock_started);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'account % does not exist', p_account USING ERRCODE = 'LD404';
     END IF;
@@ -157,6 +162,6 @@ BEGIN
         UPDATE ledger_idempotencyrecord SET result_model = 'transaction', result_id = v_txn::text WHERE id = v_record;
     END IF;
     RETURN QUERY SELECT 'ok'::text, v_txn, v_balance, v_held, v_available, v_at, v_expired_lots, v_expired_amount,
-        NULL::text, NULL::text, NULL::text, NULL::text;
+        NULL::text, NULL::text, NULL::text, NULL::text, v_lock_wait;
 END;
 $$ LANGUAGE plpgsql;

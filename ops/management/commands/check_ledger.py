@@ -1,4 +1,4 @@
-"""manage.py check_ledger: verify invariants 1-4 over the whole database, record the run; exit non-zero on any violation."""
+"""manage.py check_ledger: verify invariants 1-5 over the whole database, record the run; exit non-zero on any violation."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -8,7 +8,8 @@ from ops.services import ledger_check_run
 
 
 class Command(BaseCommand):
-    help = "Checks the ledger invariants (balanced transactions, cached balances, lots, available) and reports."
+    help = ("Checks the ledger invariants (balanced transactions, cached balances, lots, available, daily totals) "
+            "and reports.")
 
     def handle(self, *args, **options):
         problems = ledger_check_run(source=CheckSource.COMMAND).problems
@@ -18,4 +19,4 @@ class Command(BaseCommand):
             for problem in problems:
                 self.stderr.write(problem)
             raise CommandError(f"{len(problems)} ledger invariant violation(s) found.")
-        self.stdout.write(self.style.SUCCESS("Ledger is sound: invariants 1-4 hold."))
+        self.stdout.write(self.style.SUCCESS("Ledger is sound: invariants 1-5 hold."))
