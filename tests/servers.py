@@ -128,10 +128,13 @@ def server_env(database_url: str, redis_url: str, **extra) -> dict:
 
 
 class Gunicorn:
-    """gunicorn serving creditsite.wsgi on a loopback port; its workers can be SIGKILLed."""
+    """gunicorn serving creditsite.wsgi on a loopback port with the production settings
+    (creditsite/gunicorn.conf.py: threaded workers, metrics hooks); its workers can be SIGKILLed."""
 
     def __init__(self, port: int, env: dict, workers: int = 2, log: Path | None = None, preload: bool = True):
-        self.port, self.env, self.workers, self.process, self.preload = port, env, workers, None, preload
+        self.port, self.workers, self.process, self.preload = port, workers, None, preload
+        # Its own metrics directory: the config empties it at start, which must not touch another server's.
+        self.env = {"PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="gunicorn-metrics-"), **env}
         self.log = log or Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
 
     def start(self) -> "Gunicorn":
@@ -139,7 +142,8 @@ class Gunicorn:
             raise RuntimeError(f"port {self.port} is taken")
         self._log_file = open(self.log, "a")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "creditsite.wsgi", "-w", str(self.workers), "-b",
+            [sys.executable, "-m", "gunicorn", "-c", "creditsite/gunicorn.conf.py", "creditsite.wsgi",
+             "-w", str(self.workers), "-b",
              f"127.0.0.1:{self.port}", "--timeout", "60", "--graceful-timeout", "5",
              "--no-control-socket", *(["--preload"] if self.preload else [])],
             cwd=ROOT, env=self.env, stdout=self._log_file, stderr=subprocess.STDOUT)

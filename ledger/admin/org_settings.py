@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from ledger import services
-from ledger.currencies import currency_choices, currency_label
+from ledger.currencies import currency_choices, currency_label, minor_unit
 from ledger.errors import LedgerError
 from ledger.models import ZERO, Hold, HoldStatus, Organization, PaymentScheme, validate_timezone
 from ledger.money import money
@@ -100,6 +100,11 @@ class OrganizationForm(forms.ModelForm):
         for name in self.KEPT_WHEN_LEFT_OUT:
             if name in self.fields:
                 self.fields[name].required = False
+        floor = self.instance.spending_floor if self.instance.pk else None
+        if floor is not None and "spending_floor" in self.fields:
+            # Shown in the currency's minor unit (500.00, not 500.000000) unless finer digits are set.
+            in_minor = floor.quantize(minor_unit(self.instance.currency))
+            self.initial["spending_floor"] = in_minor if in_minor == floor else floor.normalize()
 
     def _kept(self, name):
         value = self.cleaned_data.get(name)

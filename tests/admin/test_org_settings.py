@@ -174,3 +174,12 @@ def test_the_dashboard_shows_org_total_master_balance_status_and_the_pending_rat
     assert f"v2 takes effect {local:%Y-%m-%d} 00:00 IST" in page
     assert 'data-status="ok"' in page
     assert Decimal("0.30") == v2.rates.get().unit_price
+
+
+def test_the_spending_floor_input_shows_the_currency_s_minor_unit_and_keeps_finer_digits(staff_client, org):
+    Organization.objects.filter(pk=org.pk).update(spending_floor=Decimal("500"))
+    page = staff_client.get(change_url(org)).content.decode()
+    assert re.search(r'name="spending_floor"[^>]*value="500\.00"', page), "floor shown as 500.00"
+    Organization.objects.filter(pk=org.pk).update(spending_floor=Decimal("12.345678"))
+    page = staff_client.get(change_url(org)).content.decode()
+    assert re.search(r'name="spending_floor"[^>]*value="12\.345678"', page), "finer digits are never rounded away"
