@@ -8,7 +8,6 @@ request, already decided, expired). `request_if_needed` is how the org page's mo
 action above the threshold for approval instead of making it.
 """
 
-import uuid
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,6 +20,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from ledger.admin.base import is_uuid
 from ledger.admin.scoping import ScopedChoicesAdmin
 from ledger.errors import LedgerError
 from ledger.money import money
@@ -151,7 +151,7 @@ class ApprovalRequestAdmin(ScopedChoicesAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """The request's page: what it asks, who asked and why, where it stands, and the decision form."""
-        req = self.get_queryset(request).filter(pk=object_id).first() if _is_uuid(object_id) else None
+        req = self.get_queryset(request).filter(pk=object_id).first() if is_uuid(object_id) else None
         if req is None or not self.has_view_permission(request, req):
             raise Http404("No such approval request.")
         form = DecisionForm(request.POST or None)
@@ -199,11 +199,3 @@ class ApprovalRequestAdmin(ScopedChoicesAdmin):
             status = 400 if form.errors else 200
             return TemplateResponse(request, "admin/approvals/approvalrequest/decide.html", context,
                                     status=status).render()
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True

@@ -11,6 +11,7 @@ DUPLICATE_WINDOW is held for an explicit confirmation. Nothing here moves money.
 import hashlib
 import json
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -91,6 +92,17 @@ def form_token_release(*, token: ConsoleFormToken) -> None:
     """Give a claimed token back after its action was refused (a form error): the form may be corrected and sent."""
     ConsoleFormToken.objects.filter(pk=token.pk, completed_at__isnull=True).update(
         claimed_at=None, fingerprint="", summary="")
+
+
+@contextmanager
+def released_on_failure(token: ConsoleFormToken):
+    """Run a claimed token's action: if it raises (a refusal or a crash) the token is given back, so the
+    form can be corrected and sent again; nothing moved, so nothing is recorded as done."""
+    try:
+        yield
+    except BaseException:
+        form_token_release(token=token)
+        raise
 
 
 def form_token_complete(*, token: ConsoleFormToken, summary: str, result_url: str) -> None:

@@ -1,6 +1,17 @@
 """Admin building blocks shared by the console's model admins."""
 
+import uuid
+
 from .scoping import ScopedChoicesAdmin
+
+
+def is_uuid(value) -> bool:
+    """Whether an id from a URL is a UUID (anything else is a 404, never a database error)."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 class ServiceSavingAdmin(ScopedChoicesAdmin):

@@ -6,7 +6,6 @@ custom view looks its org up through the scoped queryset (another org's page is 
 the action's permission (a POST without it is a 403).
 """
 
-import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -48,7 +47,7 @@ from ledger.selectors import organizations_openable_by, organizations_search
 from ledger.services.rules import is_blocked
 from ledger.times import zone_of
 
-from .base import ServiceSavingAdmin
+from .base import ServiceSavingAdmin, is_uuid
 from .dashboard import organization_dashboard
 from .org_settings import OrganizationForm, credit_management_consequences
 from .status import (
@@ -287,7 +286,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def get_scoped_org(self, request, object_id) -> Organization:
         """The org through the user's scoped queryset: 404 for an org they may not see."""
-        if not _is_uuid(object_id):
+        if not is_uuid(object_id):
             raise Http404("No such organization.")
         org = self.get_queryset(request).filter(pk=object_id).first()
         if org is None or not self.has_view_or_change_permission(request, org):
@@ -361,7 +360,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """The org page, its times rendered in the org's timezone."""
-        saved = self.get_queryset(request).filter(pk=object_id).first() if object_id and _is_uuid(object_id) else None
+        saved = self.get_queryset(request).filter(pk=object_id).first() if object_id and is_uuid(object_id) else None
         with timezone.override(zone_of(saved)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
             return response.render() if hasattr(response, "render") and not response.is_rendered else response
@@ -460,15 +459,12 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         if claim.outcome == "duplicate":
             return claim.earlier
         try:  # above the currency's approval threshold the action is only requested (approvals)
-            result, message = (approvals_admin.request_if_needed(request, org, action.slug, data, str(token.pk))
-                               or action.perform(request, org, form, str(token.pk)))
+            with console_forms.released_on_failure(token):
+                result, message = (approvals_admin.request_if_needed(request, org, action.slug, data, str(token.pk))
+                                   or action.perform(request, org, form, str(token.pk)))
         except LedgerError as exc:
-            console_forms.form_token_release(token=token)
             form.add_ledger_error(exc)
             return False
-        except BaseException:
-            console_forms.form_token_release(token=token)
-            raise
         url = result_url(result)
         console_forms.form_token_complete(token=token, summary=summary, result_url=url)
         if getattr(result, "replayed", False):
@@ -521,14 +517,6 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
             "blocked": is_blocked(org, org.master_account.available()), "floor": money(org.spending_floor, org.currency),
             "approval_note": approvals_admin.threshold_note(org, action.slug),
         }
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def wallet_link(org: Organization):

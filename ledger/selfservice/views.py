@@ -128,15 +128,13 @@ def _submit(request, account: Account, form: SelfTransferForm, token) -> bool:
         messages.info(request, "Already done: this form was submitted before, so nothing was changed twice.")
         return True
     try:
-        services.transfer_create(actor=services.Actor(user=request.user), from_account=source, to_account=target,
-                                 amount=amount, comment=form.cleaned_data["comment"], idempotency_key=str(token.pk))
+        with console_forms.released_on_failure(token):
+            services.transfer_create(actor=services.Actor(user=request.user), from_account=source,
+                                     to_account=target, amount=amount, comment=form.cleaned_data["comment"],
+                                     idempotency_key=str(token.pk))
     except LedgerError as exc:
-        console_forms.form_token_release(token=token)
         form.add_ledger_error(exc)
         return False
-    except BaseException:
-        console_forms.form_token_release(token=token)
-        raise
     console_forms.form_token_complete(token=token, summary=summary,
                                       result_url=reverse("finance:my_account_ledger", args=[account.pk]))
     messages.success(request, f"Transferred {money(amount, org.currency)} from {source.name} to {target.name}.")

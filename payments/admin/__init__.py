@@ -136,13 +136,10 @@ def _record_payment(model_admin, request, *, organization, action: str, title: s
                                                   "was recorded twice.", messages.INFO)
                 return redirect(claim.token.result_url or back_url)
             try:
-                url, message = perform(form.cleaned_data, str(token.pk))
+                with console_forms.released_on_failure(token):
+                    url, message = perform(form.cleaned_data, str(token.pk))
             except LedgerError as exc:
-                console_forms.form_token_release(token=token)
                 form.add_ledger_error(exc)
-            except BaseException:
-                console_forms.form_token_release(token=token)
-                raise
             else:
                 console_forms.form_token_complete(token=token, summary=message, result_url=url)
                 model_admin.message_user(request, message, messages.SUCCESS)
