@@ -11,27 +11,16 @@ from django.utils.http import urlencode
 
 from ledger import services
 from ledger.models import CreditLimitChange, CreditLot, Transaction
+from tests.admin.forms import action_url, master, token
 
 pytestmark = pytest.mark.django_db
 
-
-def action_url(org, slug):
-    return reverse(f"admin:ledger_organization_{slug}", args=[org.pk])
 
 
 def messages_of(response):
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def token(client, org, slug):
-    """A one-time form token, as the rendered form carries it (GET issues one and redirects to the form)."""
-    response = client.get(action_url(org, slug), follow=True)
-    assert response.status_code == 200
-    return response.context["form"]["form_token"].value()
-
-
-def master(org):
-    return org.accounts.get(is_master=True)
 
 
 def sub(org, name="Marketing"):

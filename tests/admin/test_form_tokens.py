@@ -12,13 +12,10 @@ from django.utils import timezone
 
 from alerts import jobs
 from ledger.models import ConsoleFormToken, CreditLimitChange, Transaction
+from tests.admin.forms import action_url
 from tests.concurrency import run_in_threads
 
 from .conftest import user_with_role
-
-
-def action_url(org, slug):
-    return reverse(f"admin:ledger_organization_{slug}", args=[org.pk])
 
 
 def open_form(client, org, slug):

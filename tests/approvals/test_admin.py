@@ -14,24 +14,14 @@ from django.utils import timezone
 from approvals import services
 from approvals.models import ApprovalRequest, ApprovalStatus, ApprovalThreshold
 from ledger.models import CreditLimitChange, Transaction
+from tests.admin.forms import action_url, master, token
 
 from .conftest import ensure_approval_roles, login, staff, threshold, user_with_role
 
 pytestmark = pytest.mark.django_db
 
 
-def action_url(org, slug):
-    return reverse(f"admin:ledger_organization_{slug}", args=[org.pk])
 
-
-def token(client, org, slug):
-    response = client.get(action_url(org, slug), follow=True)
-    assert response.status_code == 200
-    return response.context["form"]["form_token"].value()
-
-
-def master(org):
-    return org.accounts.get(is_master=True)
 
 
 def messages_of(response):
