@@ -11,13 +11,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 
 import phonenumbers
-from django.db import connection
 from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
+from ledger.compiled import CompiledQuery
 from ledger.errors import InvalidOperation, NoRate
 from ledger.models import Organization
 
@@ -121,59 +120,17 @@ def candidate_rates_queryset(organization_id, at: datetime, channel: str, countr
             .select_related("version"))
 
 
-@dataclass(frozen=True)
-class _CompiledQuery:
-    """A queryset compiled once to SQL, with where each argument goes among its parameters."""
-
-    sql: str
-    params: list
-    slots: dict[int, str]  # parameter index -> argument name
-    rate_fields: list[str]
-    version_fields: list[str]
-
-
-_SENTINELS = {"organization_id": uuid.UUID(int=0xC0FFEE), "at": datetime(2999, 12, 31, 23, 59, 59, 999999, UTC),
-              "channel": "@channel@", "country": "@country@", "category": "@category@"}
-
-
-@cache
-def _compiled_candidates() -> _CompiledQuery:
-    """candidate_rates_queryset compiled once (the ORM would compile it again on every charge)."""
-    compiler = candidate_rates_queryset(**_SENTINELS).query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    by_value = {str(value): name for name, value in _SENTINELS.items()}
-    slots = {index: by_value[str(value)] for index, value in enumerate(params) if str(value) in by_value}
-    if sorted(slots.values()) != sorted(_SENTINELS):  # pragma: no cover - a change of the queryset's shape
-        raise RuntimeError("candidate_rates_queryset did not compile to one parameter per argument")
-    info = compiler.klass_info
-    version_info = info["related_klass_infos"][0]
-    names = [expression.target.attname for expression, _, _ in compiler.select]
-    return _CompiledQuery(sql=sql, params=list(params), slots=slots,
-                          rate_fields=[names[i] for i in info["select_fields"]],
-                          version_fields=[names[i] for i in version_info["select_fields"]])
+# candidate_rates_queryset compiled once per process (the ORM would compile it again on every charge).
+_CANDIDATE_RATES = CompiledQuery(
+    candidate_rates_queryset, organization_id=uuid.UUID(int=0xC0FFEE),
+    at=datetime(2999, 12, 31, 23, 59, 59, 999999, UTC), channel="@channel@", country="@country@",
+    category="@category@")
 
 
 def _candidate_rates(organization_id, at: datetime, channel: str, country: str, category: str) -> list[Rate]:
-    """The candidate rates in one query, from SQL the ORM compiled once (PostgreSQL; other databases use the ORM)."""
-    if connection.vendor != "postgresql":  # the embedded SQLite default: let the ORM convert its values
-        return list(candidate_rates_queryset(organization_id, at, channel, country, category))
-    query = _compiled_candidates()
-    arguments = {"organization_id": organization_id, "at": at, "channel": channel, "country": country,
-                 "category": category}
-    params = [arguments[query.slots[index]] if index in query.slots else value
-              for index, value in enumerate(query.params)]
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, params)
-        rows = cursor.fetchall()
-    rates, version = [], None
-    rate_count = len(query.rate_fields)
-    for row in rows:
-        if version is None:
-            version = RateCardVersion.from_db(connection.alias, query.version_fields, row[rate_count:])
-        rate = Rate.from_db(connection.alias, query.rate_fields, row[:rate_count])
-        rate.version = version
-        rates.append(rate)
-    return rates
+    """The candidate rates (with their version) in one query, from SQL compiled once."""
+    return _CANDIDATE_RATES(organization_id=organization_id, at=at, channel=channel, country=country,
+                            category=category)
 
 
 def price_for(*, organization: Organization, channel: str, country: str | None = None, recipient: str | None = None,

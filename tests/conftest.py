@@ -10,7 +10,7 @@ def pytest_configure(config):
     from django.conf import settings
 
     engine = settings.DATABASES["default"]["ENGINE"]
-    if os.environ.get("CI") and "postgresql" not in engine:
+    if os.environ.get("CI") and engine not in ("django.db.backends.postgresql", "creditsite.db"):
         raise pytest.UsageError(f"CI must run the tests on PostgreSQL, not {engine}: set DATABASE_URL.")
 
 

@@ -68,8 +68,14 @@ def visible_accounts(request):
     if is_service(request):
         if request.auth.all_organizations:
             return Account.objects.all()
-        return Account.objects.filter(organization__in=request.auth.organizations.values("pk"))
+        return token_accounts(request.auth.pk)
     return selectors.accounts_for(request.user)
+
+
+def token_accounts(token_id):
+    """Accounts of the orgs listed on a service token that is not for all organizations."""
+    listed = ServiceToken.organizations.through.objects.filter(servicetoken_id=token_id)
+    return Account.objects.filter(organization__in=listed.values("organization_id"))
 
 
 def may_create_organizations(request) -> bool:
