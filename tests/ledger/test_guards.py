@@ -89,6 +89,34 @@ def test_a_posting_added_to_a_committed_transaction_is_refused():
     assert txn.postings.count() == 2
 
 
+def test_postings_added_later_to_a_committed_transaction_pass_only_when_they_balance_among_themselves():
+    """The check sums a statement's new postings (older ones were balanced by their own statement)."""
+    master = funded_account("10")
+    txn = Transaction.objects.get()
+    issued = SystemAccount.objects.get(code="issued", currency="INR")
+    with transaction.atomic():
+        Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=2, balance_after=12),
+                                     Posting(transaction=txn, system_account=issued, amount=-2)])
+    assert txn.postings.count() == 4
+    with pytest.raises(REFUSED, match="not balanced: 2 postings summing to 1"), transaction.atomic():
+        Posting.objects.bulk_create([Posting(transaction=txn, account=master, amount=2, balance_after=14),
+                                     Posting(transaction=txn, system_account=issued, amount=-1)])
+    assert txn.postings.count() == 4
+
+
+def test_a_lone_posting_that_balances_nothing_is_refused_beside_a_sound_transaction_in_one_statement():
+    """Each transaction of a statement is checked: a sound one first does not hide a bad one after it."""
+    master = funded_account("10")
+    old = Transaction.objects.get()
+    sound, issued = _grant_rows(master)
+    with pytest.raises(REFUSED, match=f"transaction {old.pk} is not balanced"), transaction.atomic():
+        sound.save()
+        Posting.objects.bulk_create([Posting(transaction=sound, account=master, amount=5, balance_after=15),
+                                     Posting(transaction=sound, system_account=issued, amount=-5),
+                                     Posting(transaction=old, account=master, amount=1, balance_after=16)])
+    assert Posting.objects.count() == 2
+
+
 def test_expiry_is_set_based_and_writes_balanced_rows():
     master = funded_account("0")
     past = timezone.now() - timedelta(days=400)

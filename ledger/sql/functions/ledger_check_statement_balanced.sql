@@ -8,23 +8,31 @@ CREATE OR REPLACE FUNCTION ledger_check_statement_balanced() RETURNS trigger AS 
 DECLARE
     bad record;
 BEGIN
-    -- One index lookup per transaction, in LATERAL subqueries: a transition table has no statistics,
-    -- and with a join the planner may hash a whole table for every statement. Only a posting on another
-    -- account than the transaction's (the receiving side of a transfer) costs an account lookup.
-    SELECT n.transaction_id, s.total, s.lines, t.id IS NOT NULL AS known, s.foreign_posting INTO bad
-        FROM (SELECT DISTINCT transaction_id FROM new_postings) n
+    -- The sums come from the new postings alone: a transaction's older postings (if any) were checked
+    -- by their own statement to sum to zero and can be neither changed nor deleted, so the whole sums
+    -- to zero exactly when the new ones do. Only a transaction with fewer than two new postings has its
+    -- postings counted in the table. One index lookup per transaction (LATERAL: a transition table has
+    -- no statistics, and with a join the planner may hash a whole table for every statement); only a
+    -- posting on another account than the transaction's (the receiving side of a transfer) costs an
+    -- account lookup.
+    SELECT n.transaction_id, n.total, c.lines, t.id IS NOT NULL AS known, c.foreign_posting INTO bad
+        FROM (SELECT transaction_id, SUM(amount) AS total, COUNT(*) AS lines,
+                     array_agg(account_id) FILTER (WHERE account_id IS NOT NULL) AS accounts
+              FROM new_postings GROUP BY transaction_id) n
         LEFT JOIN LATERAL (
             SELECT t.id, t.account_id, t.organization_id FROM ledger_transaction t WHERE t.id = n.transaction_id
         ) t ON true
         CROSS JOIN LATERAL (
-            SELECT SUM(p.amount) AS total, COUNT(*) AS lines,
-                   COALESCE(bool_or(p.account_id IS NOT NULL AND p.account_id IS DISTINCT FROM t.account_id
-                                    AND EXISTS (SELECT FROM ledger_account a WHERE a.id = p.account_id
-                                                AND a.organization_id IS DISTINCT FROM t.organization_id)), false)
+            SELECT CASE WHEN n.lines >= 2 THEN n.lines
+                        ELSE (SELECT COUNT(*) FROM ledger_posting p WHERE p.transaction_id = n.transaction_id)
+                   END AS lines,
+                   EXISTS (SELECT FROM unnest(n.accounts) AS posted (account_id)
+                           WHERE posted.account_id IS DISTINCT FROM t.account_id
+                             AND EXISTS (SELECT FROM ledger_account a WHERE a.id = posted.account_id
+                                         AND a.organization_id IS DISTINCT FROM t.organization_id))
                        AS foreign_posting
-            FROM ledger_posting p WHERE p.transaction_id = n.transaction_id
-        ) s
-        WHERE s.total <> 0 OR s.lines < 2 OR t.id IS NULL OR s.foreign_posting
+        ) c
+        WHERE n.total <> 0 OR c.lines < 2 OR t.id IS NULL OR c.foreign_posting
         LIMIT 1;
     IF FOUND AND NOT bad.known THEN
         RAISE EXCEPTION 'ledger posting refers to transaction %, which does not exist', bad.transaction_id
