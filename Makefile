@@ -53,7 +53,7 @@ bench: install
 
 # Read paths with millions of postings (bench/reads.py): its own database, seeded once and kept (--reuse).
 READS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench_reads
-READS_ARGS ?= --postings 2000000 --reuse
+READS_ARGS ?= --postings 5000000 --reuse
 bench-reads: install
 	DATABASE_URL=$(READS_DATABASE_URL) LOG_LEVEL=WARNING $(PY) bench/reads.py $(READS_ARGS)
 

@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -55,6 +56,35 @@ RESULT = Path(__file__).resolve().parent / "writes-result.md"
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
+
+# The programs whose CPU time per request the HTTP figures report (by the process name in /proc/<pid>/stat).
+CPU_PROGRAMS = ("gunicorn", "postgres", "redis-server", "wrk", "celery")
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by each process alive now: pid -> (name, seconds)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = Path(entry.path, "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = text[text.rindex(")") + 2:].split()
+        found[int(entry.name)] = (text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def cpu_used_since(before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds used since `before` by the processes alive now, added up by name (a process that exited
+    meanwhile is not counted: wrk, which exits, is counted from this process's children's usage)."""
+    totals: dict[str, float] = {}
+    for pid, (name, seconds) in cpu_by_process().items():
+        earlier_name, earlier = before.get(pid, (name, 0.0))
+        totals[name] = totals.get(name, 0.0) + seconds - (earlier if earlier_name == name else 0.0)
+    return totals
 
 
 def recreate_database(url: str) -> None:
@@ -304,9 +334,13 @@ end
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
             handle.write(script)
         threads = min(connections, 2)
+        cpu_before, children_before = cpu_by_process(), resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
                               "-s", handle.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True,
                              check=True).stdout
+        cpu = cpu_used_since(cpu_before)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu["wrk"] = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
         os.unlink(handle.name)
         if "Non-2xx" in out:
             raise RuntimeError(f"wrk saw errors:\n{out}")
@@ -316,8 +350,11 @@ end
             value, unit = float(match[1]), match[2]
             return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
+        requests = max(int(re.search(r"(\d+) requests in", out)[1]), 1)
+        per_request = {f"cpu {name}": cpu.get(name, 0) / requests * 1000 for name in CPU_PROGRAMS}
+        per_request["cpu all"] = sum(cpu.values()) / requests * 1000
         return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]), "p50": latency(50),
-                "p99": latency(99)}
+                "p99": latency(99), **per_request}
 
     # --- the sitting -------------------------------------------------------------------------------
 
@@ -385,6 +422,14 @@ end
                     f"{m(f'limit single {1 if connections == 1 else 4}'):,.0f}/s | "
                     f"{m(f'http {connections} rps') / m(f'limit single {1 if connections == 1 else 4}'):.0%} | "
                     f"{target} |")
+        if self.args.http:
+            for connections in (1, 8):
+                parts = ", ".join(f"{name} {m(f'http {connections} cpu {name}'):.2f}" for name in CPU_PROGRAMS)
+                total = m(f"http {connections} cpu all")
+                lines.append(
+                    f"\nCPU per request at {connections} connection{'s' if connections > 1 else ''} (ms, every "
+                    f"process's user + system time during the wrk run, /proc): {parts}; all processes {total:.2f}: "
+                    f"{os.cpu_count()} cores allow at most {os.cpu_count() * 1000 / total:,.0f} requests/s.")
         lines.append("")
         lines.append("Every round: " + "; ".join(
             f"{name} " + ", ".join(f"{v:,.1f}" for v in values) for name, values in self.figures.items()))
