@@ -192,6 +192,18 @@ def write_report(results) -> None:
             expiry.read_text(),
             "",
         ]
+    activation = ROOT / "bench" / "activation-result.md"
+    if activation.exists():
+        lines += [
+            "## Rate-card activation for many orgs (bench/activation.py)",
+            "",
+            "The nightly job as beat runs it: one short transaction per org (the org row locked FOR NO KEY",
+            "UPDATE, which charges do not wait for), its due version made current and the one before superseded,",
+            "each change with its history row.",
+            "",
+            activation.read_text(),
+            "",
+        ]
     write_path = ROOT / "bench" / "write-path.md"  # before and after (issue 19), written by hand
     latest = ROOT / "bench" / "writes-result.md"  # the latest `bench/writes.py`
     if write_path.exists() or latest.exists():
