@@ -45,9 +45,12 @@ jobs: install
 	DEBUG=1 $(PY) manage.py run_jobs
 
 # The write paths against their references first (bench/writes.py: gunicorn + wrk, django-hordak in
-# var/hordak-venv), then bench/run.py, which writes BENCHMARKS.md with every result file of bench/.
+# var/hordak-venv), the nightly jobs at scale (a million due lots, 10,000 orgs' rate cards), then
+# bench/run.py, which writes BENCHMARKS.md with every result file of bench/, then the read paths.
 bench: install
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/writes.py
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} LOG_LEVEL=WARNING $(PY) bench/expiry.py --accounts 200000 --lots 5
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} LOG_LEVEL=WARNING $(PY) bench/activation.py --orgs 10000
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(PY) bench/run.py
 	$(MAKE) bench-reads
 
