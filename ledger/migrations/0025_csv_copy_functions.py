@@ -1,0 +1,19 @@
+"""The SQL functions of the CSV exports PostgreSQL writes with COPY (ledger/finance/csv.py, issue 19):
+`ledger_spreadsheet_cell` (the formula neutralisation of `spreadsheet_cell`) and `ledger_iso_time` (a
+moment as `datetime.isoformat()` writes it in a zone), pinned by hash (ledger/sql/functions/)."""
+
+from django.db import migrations
+
+from ledger.sqlfiles import ApplyCurrentSQL
+
+
+class Migration(migrations.Migration):
+    dependencies = [("ledger", "0024_self_service")]
+
+    operations = [
+        ApplyCurrentSQL(
+            {"functions/ledger_spreadsheet_cell.sql": "eda4304935c9", "functions/ledger_iso_time.sql": "19096fb53b6b"},
+            reverse_sql={"postgresql": ["DROP FUNCTION IF EXISTS ledger_spreadsheet_cell(text)",
+                                        "DROP FUNCTION IF EXISTS ledger_iso_time(timestamptz, text, text)"]},
+        ),
+    ]
