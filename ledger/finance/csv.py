@@ -26,7 +26,8 @@ from ledger.selectors import entry_kind, entry_kind_expression
 from .selectors import LedgerScope
 
 CHUNK_SIZE = 2000
-COPY_CHUNK_SIZE = 10_000  # rows per COPY statement (about 2.5 MB of CSV)
+COPY_CHUNK_SIZE = 10_000  # rows per COPY statement (about 1.5 MB of CSV)
+COPY_FIRST_CHUNK_SIZE = 1000  # a smaller first chunk: the first rows go out sooner
 LINES_PER_WRITE = 200
 
 ENTRY_HEADER = [
@@ -196,16 +197,17 @@ def copy_lines(header: list[str], queryset: QuerySet, time_field: str, cells: li
     Per chunk: one index query for the chunk's last (`time_field`, id), then one COPY of the rows from the
     previous chunk's last (excluded) down to it; each chunk is read whole before it is sent. Rows written
     meanwhile are newer than every chunk but the first, so none repeats or shifts. The header goes out
-    with the first chunk, so the first bytes include the first rows.
+    with the first chunk (COPY_FIRST_CHUNK_SIZE rows), so the first bytes include the first rows.
     """
     chunk_size = chunk_size or COPY_CHUNK_SIZE
+    size = min(chunk_size, COPY_FIRST_CHUNK_SIZE)
     queryset = queryset.order_by(f"-{time_field}", "-id")
     names = [f"csv_cell_{index}" for index in range(len(cells))]
     head = csv.writer(_Echo()).writerow(header).encode()
     last = None
     while True:
         page = queryset if last is None else queryset.filter(_older(time_field, *last))
-        bound = list(page.values_list(time_field, "id")[chunk_size - 1:chunk_size])
+        bound = list(page.values_list(time_field, "id")[size - 1:size])
         rows = page.filter(_down_to(time_field, *bound[0])) if bound else page
         data = _copy(rows.annotate(**dict(zip(names, cells, strict=True))).values_list(*names))
         if head:
@@ -214,7 +216,7 @@ def copy_lines(header: list[str], queryset: QuerySet, time_field: str, cells: li
             yield data
         if not bound:
             return
-        last = bound[0]
+        last, size = bound[0], chunk_size
 
 
 def entry_cells(scope: LedgerScope, *, show_balance: bool = True) -> list:

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     operations = [
         ApplyCurrentSQL(
-            {"functions/ledger_spreadsheet_cell.sql": "eda4304935c9", "functions/ledger_iso_time.sql": "19096fb53b6b"},
+            {"functions/ledger_spreadsheet_cell.sql": "eda4304935c9", "functions/ledger_iso_time.sql": "3714f43d8333"},
             reverse_sql={"postgresql": ["DROP FUNCTION IF EXISTS ledger_spreadsheet_cell(text)",
                                         "DROP FUNCTION IF EXISTS ledger_iso_time(timestamptz, text, text)"]},
         ),

@@ -127,7 +127,8 @@ def test_copy_csv_is_the_python_csv_byte_for_byte(postgres_only, tricky_ledger, 
             queryset = apply_entry_filters(scope, scope.postings(), **filters)
             expected = _python(scope, queryset, scope.has_balance)
             assert expected.count(b"\r\n") > 1 or filters, (scope, filters)
-            for size in (1, 2, 3, 7, 10_000):
+            for first, size in ((1, 1), (2, 2), (3, 3), (2, 7), (1000, 10_000)):
+                monkeypatch.setattr(finance_csv, "COPY_FIRST_CHUNK_SIZE", first)
                 monkeypatch.setattr(finance_csv, "COPY_CHUNK_SIZE", size)
                 assert _copied(scope, queryset, scope.has_balance) == expected, (scope.account, filters, size)
     whole = _python(LedgerScope(org), LedgerScope(org).postings(), True)

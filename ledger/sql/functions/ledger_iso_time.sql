@@ -5,14 +5,12 @@
 -- tests/finance/test_ledger_csv_copy.py compares it with Python.
 CREATE OR REPLACE FUNCTION ledger_iso_time(moment timestamptz, zone text, utc text DEFAULT '+00:00')
 RETURNS text AS $$
-    SELECT to_char(moment AT TIME ZONE zone, 'YYYY-MM-DD"T"HH24:MI:SS')
-        || CASE WHEN date_part('microseconds', moment AT TIME ZONE zone)::bigint % 1000000 = 0 THEN ''
-                ELSE to_char(moment AT TIME ZONE zone, '.US') END
-        || CASE WHEN moment AT TIME ZONE zone = moment AT TIME ZONE 'UTC' THEN utc
-                WHEN moment AT TIME ZONE zone > moment AT TIME ZONE 'UTC'
-                    THEN to_char((moment AT TIME ZONE zone) - (moment AT TIME ZONE 'UTC'), '"+"HH24:MI')
-                ELSE to_char((moment AT TIME ZONE 'UTC') - (moment AT TIME ZONE zone), '"-"HH24:MI') END
-        || CASE WHEN date_part('second', (moment AT TIME ZONE zone) - (moment AT TIME ZONE 'UTC')) = 0 THEN ''
-                ELSE to_char(abs(date_part('second', (moment AT TIME ZONE zone) - (moment AT TIME ZONE 'UTC'))),
-                             '":"FM00') END
+    SELECT replace(to_char(moment AT TIME ZONE zone, 'YYYY-MM-DD"T"HH24:MI:SS.US'), '.000000', '')
+        || CASE WHEN moment AT TIME ZONE zone > moment AT TIME ZONE 'UTC'
+                    THEN replace(replace(to_char((moment AT TIME ZONE zone) - (moment AT TIME ZONE 'UTC'),
+                                                 '"+"HH24:MI:SS"|"'), ':00|', ''), '|', '')
+                WHEN moment AT TIME ZONE zone < moment AT TIME ZONE 'UTC'
+                    THEN replace(replace(to_char((moment AT TIME ZONE 'UTC') - (moment AT TIME ZONE zone),
+                                                 '"-"HH24:MI:SS"|"'), ':00|', ''), '|', '')
+                ELSE utc END
 $$ LANGUAGE sql STABLE PARALLEL SAFE;
