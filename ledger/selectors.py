@@ -3,7 +3,7 @@
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from .models import Account, Organization, TransactionKind
 
@@ -106,6 +106,13 @@ def entry_kind(kind: str, amount) -> str:
     if kind == TransactionKind.TRANSFER:
         return TRANSFER_IN if amount > 0 else TRANSFER_OUT
     return kind
+
+
+def entry_kind_expression(kind_field: str = "transaction__kind", amount_field: str = "amount") -> Case:
+    """`entry_kind` as an SQL expression on postings (CSV exports written by the database)."""
+    transfer = Q(**{kind_field: TransactionKind.TRANSFER})
+    return Case(When(transfer & Q(**{f"{amount_field}__gt": 0}), then=Value(TRANSFER_IN)),
+                When(transfer, then=Value(TRANSFER_OUT)), default=F(kind_field))
 
 
 def postings_of_kind(postings: QuerySet, kind: str) -> QuerySet:

@@ -4,6 +4,7 @@ Response serializers build plain JSON-safe dicts (strings, not UUID or Decimal o
 response body can be stored as is for idempotent replays.
 """
 
+import datetime as _dt
 import zoneinfo
 from decimal import Decimal
 from functools import cache
@@ -55,6 +56,20 @@ def datetime_renderer():
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return render
+
+
+def datetime_zone_name() -> str | None:
+    """The IANA name of the zone `datetime_renderer` writes times in, None when it uses another format.
+
+    For CSV exports PostgreSQL writes (`ledger_iso_time`): the same text as `datetime_renderer`.
+    """
+    output_format = getattr(_datetime, "format", api_settings.DATETIME_FORMAT)
+    if output_format is None or output_format.lower() != ISO_8601:
+        return None
+    zone = _datetime.default_timezone()
+    if zone is _dt.UTC:
+        return "UTC"
+    return getattr(zone, "key", None)
 
 
 def render_id(value) -> str | None:

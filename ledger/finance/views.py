@@ -25,7 +25,7 @@ from ledger.selectors import entry_kind
 from ledger.times import iso_time, local_month
 
 from . import charts, reports
-from .csv import ENTRY_HEADER, csv_response, entry_rows, stream_rows
+from .csv import csv_response, entry_lines, stream_rows
 from .filters import LedgerFilter, local_midnight
 from .forms import AsOfForm, ReportRangeForm
 from .selectors import (
@@ -115,8 +115,7 @@ def _ledger(request, scope: LedgerScope, *, mode: str, title: str, breadcrumbs: 
         if not can_export:
             raise PermissionDenied("You may not export ledgers.")
         filename = f"ledger-{scope.organization.wallet_id}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        return csv_response(stream_rows(ENTRY_HEADER, entry_rows(scope, queryset, show_balance=scope.has_balance)),
-                            filename)
+        return csv_response(entry_lines(scope, queryset, show_balance=scope.has_balance), filename)
     totals = scope_totals(scope, queryset, **values)
     reconciliation = reconcile(scope, start=values["start"], end=values["end"], shown=totals,
                                filtered=filterset.narrowed)
