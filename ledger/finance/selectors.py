@@ -149,7 +149,7 @@ def apply_entry_filters(scope: LedgerScope, queryset: QuerySet[Posting], *, star
 def entries_with_details(queryset: QuerySet[Posting]) -> QuerySet[Posting]:
     """Join what a page row shows: the transaction, its actor, subaccount and the posting's account."""
     return queryset.select_related(
-        "transaction", "transaction__actor_user", "transaction__subaccount", "transaction__lot", "account",
+        "transaction", "transaction__actor_user", "transaction__subaccount", "account",
     )
 
 
