@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -36,6 +37,8 @@ from .selectors import (
     LedgerScope,
     apply_entry_filters,
     can_view_organization_ledger,
+    decode_cursor,
+    encode_cursor,
     entries_with_details,
     keyset_page,
     owned_accounts,
@@ -47,6 +50,7 @@ from .selectors import (
 )
 
 PRINT_PAGE_SIZE = 1000
+TOPUPS_PAGE_SIZE = 50  # the reports page's top-ups and removals, paged by keyset; the CSV has them all
 RECENT_DAYS = 30
 
 
@@ -293,7 +297,9 @@ def organization_reports(request, org_id):
     )
     if start is None:
         return render(request, "finance/reports.html", context, status=400)
-    topups = list(reports.topups_and_removals(organization, start, end)[:500])
+    query = request.GET.copy()
+    query.pop("topups_after", None)
+    topups, topups_next = _topups_page(organization, start, end, request.GET.get("topups_after", ""))
     usage = reports.usage_report(organization, start, end)
     credits = reports.credits_per_month(organization, start, end)
     days = min(max(((end or timezone.now()) - start).days + 1, 2), charts.MAX_SERIES_DAYS)
@@ -306,11 +312,24 @@ def organization_reports(request, org_id):
                                                  months=months),
         balance_chart=charts.line_chart(charts.balance_series(organization, days=days), currency=organization.currency,
                                         title=f"Org total balance, last {days} days"),
-        topups=[(txn, reports.signed_amount(txn)) for txn in topups], topups_truncated=len(topups) == 500,
-        query=request.GET.urlencode(),
+        topups=[(txn, reports.signed_amount(txn)) for txn in topups], topups_next=topups_next,
+        topups_paged=bool(request.GET.get("topups_after")), query=query.urlencode(),
     )
     with timezone.override(organization.tz):
         return render(request, "finance/reports.html", context)
+
+
+def _topups_page(organization: Organization, start, end, after: str) -> tuple[list, str | None]:
+    """One page of the report's top-ups and removals, newest first, and the cursor of the next (older) one."""
+    queryset = reports.topups_and_removals(organization, start, end)
+    key = decode_cursor(after)
+    if key is not None:
+        moment, pk = key
+        queryset = queryset.filter(Q(created_at__lte=moment) & (Q(created_at__lt=moment) | Q(pk__lt=pk)))
+    rows = list(queryset[:TOPUPS_PAGE_SIZE + 1])
+    older = len(rows) > TOPUPS_PAGE_SIZE
+    rows = rows[:TOPUPS_PAGE_SIZE]
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].pk) if older else None
 
 
 def _exportable_organization(request, org_id) -> Organization:
