@@ -304,7 +304,7 @@ def organization_reports(request, org_id):
     credits = reports.credits_per_month(organization, start, end)
     days = min(max(((end or timezone.now()) - start).days + 1, 2), charts.MAX_SERIES_DAYS)
     context.update(
-        start=start, end=end, usage=usage, credits=credits,
+        start=start, end=end, usage=usage, credits=credits, usage_month_rows=_usage_month_rows(usage["rows"], organization),
         whatsapp=reports.whatsapp_conversations(organization, start, end),
         usage_chart=charts.usage_month_chart(usage["rows"], tz=organization.tz, currency=organization.currency,
                                              months=(months := charts.month_labels(start, end, organization.tz))),
@@ -317,6 +317,14 @@ def organization_reports(request, org_id):
     )
     with timezone.override(organization.tz):
         return render(request, "finance/reports.html", context)
+
+
+def _usage_month_rows(rows: list[dict], organization: Organization) -> list[dict]:
+    """The texts of the usage-by-month table (a year of a busy org is some 150 rows), formatted once here."""
+    currency = organization.currency
+    return [{"month": local_month(row["month"], organization), "channel": channel_label(row["channel"]),
+             "country": row["country"], "category": category_label(row["category"]), "entries": count(row["entries"]),
+             "quantity": count(row["quantity"]), "amount": _money_text(row["amount"], currency)} for row in rows]
 
 
 def _topups_page(organization: Organization, start, end, after: str) -> tuple[list, str | None]:
