@@ -42,12 +42,13 @@ def can_view_organization_ledger(user, organization: Organization) -> bool:
     """Users with view_ledger see the ledger of the orgs they may open (ledger.selectors.organizations_openable_by)."""
     if not user.has_perm("ledger.view_ledger"):
         return False
-    # Asked several times per page (links, charts, banners): remembered on the user object, which lives for
-    # one request, like Django's own permission cache next to it.
-    known = user.__dict__.setdefault("_ledger_viewable_orgs", {})
-    if organization.pk not in known:
-        known[organization.pk] = organizations_openable_by(user).filter(pk=organization.pk).exists()
-    return known[organization.pk]
+    # Asked several times per page (links, charts, banners): cached on the user object for the request.
+    if not hasattr(user, "_credit_viewable_orgs"):
+        user._credit_viewable_orgs = {}
+    if organization.pk not in user._credit_viewable_orgs:
+        user._credit_viewable_orgs[organization.pk] = organizations_openable_by(user).filter(
+            pk=organization.pk).exists()
+    return user._credit_viewable_orgs[organization.pk]
 
 
 def viewable_organization(user, organization_id) -> Organization | None:
