@@ -11,7 +11,8 @@ days (every transaction a customer posting and a system posting: `--postings` co
 medians of `--runs` runs after one warm-up, through the Django test client (views, templates and all):
 the admin org dashboard, the finance ledger page (hot account, hot org, one month, the 100-account org),
 the API ledger page 1 and at a deep cursor, the reports of the last 12 months, the balance as of an
-instant, and the finance and API CSV exports of the hot account (rows/s, first-row latency, peak RSS).
+instant, the 100-account org's dashboard and ledger page as its org admin, and the finance and API CSV
+exports of the hot account (rows/s, first-row latency, peak RSS).
 Prints a Markdown table; `--label before|after` keeps the figures in bench/reads-result.md.
 """
 
@@ -206,14 +207,26 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser("bench", "b@example.com", "x")
     client = Client()
     client.force_login(user)
+    # An org admin of the 100-account org (Org admin group): their pages ask per-account questions a superuser skips.
+    from django.contrib.auth.models import Group
+
+    from ledger.models import Organization
+    from ledger.selectors import ROLE_ORG_ADMIN
+    admin_user = User.objects.filter(username="bench-orgadmin").first()
+    if admin_user is None:
+        admin_user = User.objects.create_user("bench-orgadmin", "oa@example.com", "x", is_staff=True)
+        admin_user.groups.add(Group.objects.get(name=ROLE_ORG_ADMIN))
+        Organization.objects.get(pk=wide_org).admins.add(admin_user)
+    admin_client = Client()
+    admin_client.force_login(admin_user)
     _, token = service_token_create(name=f"bench {time.time()}", scopes=["read"], all_organizations=True)
     api = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
     deep = Posting.objects.filter(account_id=hot_account).order_by("-created_at", "-id").values_list(
         "created_at", "id")[depth := min(1_000_000, int(seeded["postings"]) // 10)]
 
-    def get(url, status=200, **extra):
+    def get(url, status=200, as_client=None, **extra):
         def run():
-            response = client.get(url, secure=True, **extra)
+            response = (as_client or client).get(url, secure=True, **extra)
             assert response.status_code == status, (url, response.status_code)
         return run
 
@@ -239,6 +252,10 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
         (f"API ledger at a deep cursor ({depth:,} back)",
          get(f"{api_ledger}?cursor={cursor_value}", **api)),
         ("reports, hot org, last 12 months", get(reverse("finance:reports", args=[hot_org]))),
+        ("org admin: admin org dashboard, 100-account org",
+         get(reverse("admin:ledger_organization_change", args=[wide_org]), as_client=admin_client)),
+        ("org admin: finance ledger page, 100-account org",
+         get(reverse("finance:org_ledger", args=[wide_org]), as_client=admin_client)),
     ]
     from django.test.utils import CaptureQueriesContext
 

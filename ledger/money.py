@@ -9,6 +9,7 @@ through the `money`, `rate` and `unit_price` filters.
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
@@ -140,7 +141,11 @@ def money(amount, currency: str, *, code: bool = False) -> str:
         value = abs(value)  # never "-₹0.00"
     if code:
         return format_currency(value, currency, locale=LOCALE, format="¤¤ #,##0.00", currency_digits=True)
-    return format_currency(value, currency, locale=LOCALE)
+    shape = _money_shape(currency)
+    if shape is None or not value.is_finite():
+        return format_currency(value, currency, locale=LOCALE)
+    prefix, suffix = shape.negative if value < 0 else shape.positive
+    return f"{prefix}{abs(value):,.{shape.places}f}{suffix}"
 
 
 def rate(amount, currency: str) -> str:
@@ -148,9 +153,70 @@ def rate(amount, currency: str) -> str:
     value = _decimal(amount)
     if value is None:
         return EMPTY
+    shape = _rate_shape(currency)
+    if (shape is None or not value.is_finite() or value.as_tuple().exponent < -RATE_PLACES
+            or (value == 0 and value.is_signed())):
+        return format_currency(value, currency, locale=LOCALE, format=_rate_pattern(currency),
+                               currency_digits=False)
+    prefix, suffix = shape.negative if value < 0 else shape.positive
+    return f"{prefix}{_rate_digits(abs(value), shape.places)}{suffix}"
+
+
+# Babel's format_currency parses its pattern and looks the locale's symbols up on every call (about 40 µs):
+# a page of 50 entries and a report of 500 rows spend most of their Python time there. For the `en`
+# locale the number part is Python's own grouping ("1,234,567.89"), so each currency's prefix and
+# suffix (symbol, minus sign) are learnt once from Babel's output for a probe; a currency whose output
+# does not have that shape keeps Babel. tests/ledger/test_money.py runs every currency through both.
+@dataclass(frozen=True)
+class _Shape:
+    places: int
+    positive: tuple[str, str]  # (prefix, suffix) around the digits
+    negative: tuple[str, str]
+
+
+_PROBE = Decimal("1234567890.123456")
+
+
+def _affixes(text: str, digits: str) -> tuple[str, str] | None:
+    if text.count(digits) != 1:
+        return None
+    prefix, suffix = text.split(digits)
+    return None if any(c.isdigit() for c in prefix + suffix) else (prefix, suffix)
+
+
+def _shape(places: int, formatted, digits) -> _Shape | None:
+    positive = _affixes(formatted(_PROBE), digits(_PROBE))
+    negative = _affixes(formatted(-_PROBE), digits(_PROBE))
+    return _Shape(places, positive, negative) if positive and negative else None
+
+
+@cache
+def _money_shape(currency: str) -> _Shape | None:
+    places = get_currency_precision(currency)
+    unit = minor_unit(currency)
+    return _shape(places, lambda v: format_currency(v.quantize(unit, rounding=ROUND_HALF_UP), currency,
+                                                    locale=LOCALE),
+                  lambda v: f"{v.quantize(unit, rounding=ROUND_HALF_UP):,.{places}f}")
+
+
+def _rate_pattern(currency: str) -> str:
     digits = get_currency_precision(currency)
-    pattern = "¤#,##0." + "0" * digits + "#" * max(0, RATE_PLACES - digits)
-    return format_currency(value, currency, locale=LOCALE, format=pattern, currency_digits=False)
+    return "¤#,##0." + "0" * digits + "#" * max(0, RATE_PLACES - digits)
+
+
+def _rate_digits(value: Decimal, places: int) -> str:
+    """1234.5 -> "1,234.50" (2 places): at least `places` decimals, at most RATE_PLACES, no trailing zeros."""
+    whole, _, fraction = f"{value:,.{RATE_PLACES}f}".partition(".")
+    fraction = fraction.rstrip("0").ljust(places, "0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+@cache
+def _rate_shape(currency: str) -> _Shape | None:
+    places = min(get_currency_precision(currency), RATE_PLACES)
+    pattern = _rate_pattern(currency)
+    return _shape(places, lambda v: format_currency(v, currency, locale=LOCALE, format=pattern, currency_digits=False),
+                  lambda v: _rate_digits(v, places))
 
 
 def plain_decimal(amount, places: int = CSV_AMOUNT_PLACES) -> str:

@@ -77,8 +77,15 @@ def users_for(user) -> QuerySet:
 
 
 def is_org_admin_of(user, organization: Organization) -> bool:
-    return bool(user.is_superuser or user_roles(user) & {ROLE_PLATFORM_STAFF}
-                or organization.admins.filter(pk=user.pk).exists())
+    """Superusers and platform staff, or an admin of the org (cached on the user object for the request:
+    pages ask it once per account, e.g. who may buy for which account)."""
+    if user.is_superuser or user_roles(user) & {ROLE_PLATFORM_STAFF}:
+        return True
+    if not hasattr(user, "_credit_admin_of"):
+        user._credit_admin_of = {}
+    if organization.pk not in user._credit_admin_of:
+        user._credit_admin_of[organization.pk] = organization.admins.filter(pk=user.pk).exists()
+    return user._credit_admin_of[organization.pk]
 
 
 def organization_search_condition(query: str) -> Q:

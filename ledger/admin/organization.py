@@ -284,6 +284,13 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         """Whether the user holds a ledger permission (the org itself is already scoped)."""
         return request.user.has_perm(f"ledger.{permission}")
 
+    def get_object(self, request, object_id, from_field=None):
+        """The org of the change form through the user's scope, without the master-balance annotations of
+        the list (the dashboard reads those once, in render_change_form)."""
+        if not is_uuid(object_id) or from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        return scoped_organizations(request.user).filter(pk=object_id).first()
+
     def get_scoped_org(self, request, object_id) -> Organization:
         """The org through the user's scoped queryset: 404 for an org they may not see."""
         if not is_uuid(object_id):
@@ -360,8 +367,9 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """The org page, its times rendered in the org's timezone."""
-        saved = self.get_queryset(request).filter(pk=object_id).first() if object_id and is_uuid(object_id) else None
-        with timezone.override(zone_of(saved)):
+        zone = (scoped_organizations(request.user).filter(pk=object_id).values_list("timezone", flat=True).first()
+                if object_id and is_uuid(object_id) else None)
+        with timezone.override(zone_of(zone)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
             return response.render() if hasattr(response, "render") and not response.is_rendered else response
 

@@ -42,7 +42,13 @@ def can_view_organization_ledger(user, organization: Organization) -> bool:
     """Users with view_ledger see the ledger of the orgs they may open (ledger.selectors.organizations_openable_by)."""
     if not user.has_perm("ledger.view_ledger"):
         return False
-    return organizations_openable_by(user).filter(pk=organization.pk).exists()
+    # Asked several times per page (links, charts, banners): cached on the user object for the request.
+    if not hasattr(user, "_credit_viewable_orgs"):
+        user._credit_viewable_orgs = {}
+    if organization.pk not in user._credit_viewable_orgs:
+        user._credit_viewable_orgs[organization.pk] = organizations_openable_by(user).filter(
+            pk=organization.pk).exists()
+    return user._credit_viewable_orgs[organization.pk]
 
 
 def viewable_organization(user, organization_id) -> Organization | None:
@@ -149,7 +155,7 @@ def apply_entry_filters(scope: LedgerScope, queryset: QuerySet[Posting], *, star
 def entries_with_details(queryset: QuerySet[Posting]) -> QuerySet[Posting]:
     """Join what a page row shows: the transaction, its actor, subaccount and the posting's account."""
     return queryset.select_related(
-        "transaction", "transaction__actor_user", "transaction__subaccount", "transaction__lot", "account",
+        "transaction", "transaction__actor_user", "transaction__subaccount", "account",
     )
 
 

@@ -138,3 +138,29 @@ def test_balance_chart_from_totals_equals_chart_from_postings(money_path, monkey
     assert from_totals[-1][1] == Decimal("90") and from_totals[0][1] == ZERO
     assert usage == [("SMS", Decimal("10"))] == charts.usage_by_channel(org, days=30)
 
+
+
+def test_an_org_admins_pages_ask_their_admin_role_once_whatever_the_number_of_accounts(client):
+    """Who may buy for which account asked `is_org_admin_of` once per account: 100 queries on a 100-account org."""
+    from ledger import selectors
+    from tests.admin.conftest import user_with_role
+
+    org = make_org(name="Wide")
+    user = user_with_role(selectors.ROLE_ORG_ADMIN, "wide-admin")
+    org.admins.add(user)
+    client.force_login(user)
+    pages = [reverse("finance:org_ledger", args=[org.pk]), reverse("finance:reports", args=[org.pk]),
+             reverse("admin:ledger_organization_change", args=[org.pk])]
+
+    def queries(url):
+        from django.test.utils import CaptureQueriesContext
+        assert client.get(url).status_code == 200
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    make_subaccount(org, name="Sub 0")
+    before = [queries(url) for url in pages]
+    for index in range(1, 11):
+        make_subaccount(org, name=f"Sub {index}")
+    assert [queries(url) for url in pages] == before

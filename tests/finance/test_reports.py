@@ -114,3 +114,19 @@ def test_org_charts_hide_links_from_users_without_ledger_access(db, book):
     html = Template('{% include "finance/_org_charts.html" %}').render(
         Context({"organization": book.org, "request": request}))
     assert "<svg" in html and reverse("finance:org_ledger", args=[book.org.pk]) not in html
+
+
+def test_topups_are_paged_newest_first_with_a_cursor(client, book, finance_user, monkeypatch):
+    """The report shows a page of top-ups and removals and links to the older ones; every one is on one page."""
+    monkeypatch.setattr("ledger.finance.views.TOPUPS_PAGE_SIZE", 2)
+    client.force_login(finance_user)
+    url = reverse("finance:reports", args=[book.org.pk])
+    response = client.get(url)
+    assert [txn.kind for txn, _ in response.context["topups"]] == ["removal", "grant"]
+    cursor = response.context["topups_next"]
+    assert cursor and f"topups_after={cursor}" in response.content.decode()
+    response = client.get(url, {"topups_after": cursor})
+    assert [txn.kind for txn, _ in response.context["topups"]] == ["purchase"]
+    assert response.context["topups_next"] is None and 'class="newer"' in response.content.decode()
+    response = client.get(url, {"topups_after": "not-a-cursor"})
+    assert [txn.kind for txn, _ in response.context["topups"]] == ["removal", "grant"]

@@ -1,9 +1,12 @@
 """ledger.money: the one amount and quantity parser, rounding, and the one formatter."""
 
-from decimal import Decimal
+import random
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from babel.numbers import format_currency, get_currency_precision
 
+from ledger.currencies import CURRENCIES, minor_unit
 from ledger.errors import InvalidOperation
 from ledger.money import SYSTEM, Actor, charge_amount, money, rate, to_amount, to_quantity
 
@@ -68,3 +71,27 @@ def test_actor_scopes_and_labels():
     assert SYSTEM.caller == "service:system" and SYSTEM.actor_fields() == {"actor_user": None, "actor_service": "system"}
     token = Actor(service="campaign-engine", token_id=7)
     assert token.caller == "token:7" and token.creator_fields()["created_by_service"] == "campaign-engine"
+
+
+def _amounts():
+    """Amounts of every magnitude and sign, with 0 to 7 decimal places, halves and zeros."""
+    rng = random.Random(19)
+    values = [Decimal(text) for text in ("0", "-0", "0.000000", "-0.000000", "0.005", "-0.005", "0.0049999",
+                                         "0.5", "-0.5", "1.005", "999.995", "-999.995", "1234567.891",
+                                         "99999999999999.999999", "-99999999999999.999999", "12", "0.0079")]
+    for _ in range(400):
+        digits = rng.randint(1, 20)
+        values.append(Decimal(rng.randint(-10 ** digits, 10 ** digits)).scaleb(-rng.randint(0, 7)))
+    return values
+
+
+@pytest.mark.parametrize("currency", sorted(CURRENCIES | {"", "XXX", "CLF", "BHD", "JPY", "XOF"}))
+def test_fast_formatting_matches_babel_for_every_currency(currency):
+    """money and rate learn each currency's affixes from Babel once; their output is Babel's, digit for digit."""
+    for value in _amounts():
+        shown = value.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+        expected = format_currency(abs(shown) if shown == 0 else shown, currency, locale="en")
+        assert money(value, currency) == expected, (value, currency)
+        pattern = "¤#,##0." + "0" * get_currency_precision(currency) + "#" * max(0, 6 - get_currency_precision(currency))
+        expected_rate = format_currency(value, currency, locale="en", format=pattern, currency_digits=False)
+        assert rate(value, currency) == expected_rate, (value, currency)
