@@ -213,11 +213,16 @@ def write_report(results) -> None:
                       "", latest.read_text(), ""]
         if write_path.exists():
             lines += [write_path.read_text(), ""]
+        if (ROOT / "bench" / "batchfn.md").exists():  # batches on the database path (issue 19, round 2)
+            lines += [(ROOT / "bench" / "batchfn.md").read_text(), ""]
     # Sections measured by their own scripts and written up by hand: kept whatever this run measured.
     for title, name in (("Request overhead of the operations middleware (bench/ops_overhead.py)", "ops-overhead.md"),
                         ("Read paths at depth (bench/reads.py, issue 19), 2026-12-07", "read-paths.md")):
         if (ROOT / "bench" / name).exists():
             lines += [f"## {title}", "", (ROOT / "bench" / name).read_text(), ""]
+            if name == "read-paths.md":  # the second round's write-ups of the read side
+                lines += [(ROOT / "bench" / extra).read_text() + "\n" for extra in ("pages.md", "copyexport.md")
+                          if (ROOT / "bench" / extra).exists()]
     comparison = ROOT / "bench" / "redesign-comparison.md"
     if comparison.exists():
         lines += ["## Comparisons", "", comparison.read_text(), ""]
