@@ -1,22 +1,27 @@
-"""The database path of a charge: one call of ledger_charge() (ledger/sql/functions/ledger_charge.sql) on PostgreSQL.
+"""The database path of charges on PostgreSQL: one call of ledger_charge() per charge, of ledger_charge_batch() per batch.
 
-The function claims the idempotency key, locks the funding account, reads the clock, expires the
-account's due lots, locks the hold (if any), applies the rules of ledger.services.rules, draws
-the lots and writes the charge with its postings and the cached balance, all in one round trip.
-It signals a refusal with its own SQLSTATEs, turned here into the errors the Python path raises.
+Both functions (ledger/sql/functions/) claim the idempotency key and hand the items to
+ledger_charge_items(), the rules' one home in SQL: it locks the funding account, reads the clock,
+expires the account's due lots, locks each item's hold, applies the rules of ledger.services.rules,
+draws the lots and writes the charges with their postings and the cached balance, all in one round
+trip. A refusal comes back as one of its SQLSTATEs (raised by ledger_charge(), per item from
+ledger_charge_batch()), turned here into the errors the Python path raises.
 """
 
 import copy
+import uuid
 from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 
+from ..errors import LedgerError
 from ..models import Account, IdempotencyRecord, SystemAccount, Transaction, TransactionKind
 from ..money import Actor
-from .book import Movement, publish_after_commit, publish_lock_wait, system_account
+from .book import Movement, publish_after_commit, publish_lock_wait, publish_refusal, system_account
 from .idempotency import replay
+from .results import BatchItemResult, BatchResult
 from .rules import hold_not_active, insufficient_charge, no_such_hold, org_blocked
 
 ARGUMENT_TYPES = (
@@ -24,6 +29,13 @@ ARGUMENT_TYPES = (
     "bigint", "uuid", "integer", "text", "timestamptz", "bigint", "bigint", "text", "text", "text", "text")
 CHARGE_SQL = "SELECT * FROM ledger_charge({})".format(  # noqa: S608 - fixed placeholders and types
     ", ".join(f"%s::{kind}" for kind in ARGUMENT_TYPES))
+
+BATCH_TYPES = (
+    "uuid", "uuid", "uuid", "text", "boolean", "numeric[]", "numeric[]", "integer[]", "text[]", "text[]", "text[]",
+    "text[]", "text[]", "bigint[]", "text[]", "integer", "text", "timestamptz", "bigint", "bigint", "text", "text",
+    "text", "text")
+BATCH_SQL = "SELECT * FROM ledger_charge_batch({})".format(  # noqa: S608 - fixed placeholders and types
+    ", ".join(f"%s::{kind}" for kind in BATCH_TYPES))
 
 REFUSED = "LD402"  # detail: available|excess
 BLOCKED = "LD410"  # the org's spending policy stops spending
@@ -82,6 +94,12 @@ def _refusal(exc: DatabaseError, *, priced, hold_id, funding: Account, organizat
     """The domain error of a refusal signalled by ledger_charge(), or None for any other database error."""
     sqlstate = getattr(exc.__cause__, "sqlstate", None)
     detail = str(exc.__cause__).splitlines()[0] if exc.__cause__ is not None else ""
+    return refusal_error(sqlstate, detail, priced=priced, hold_id=hold_id, funding=funding, organization=organization)
+
+
+def refusal_error(sqlstate: str | None, detail: str, *, priced, hold_id, funding: Account,
+                  organization) -> Exception | None:
+    """The domain error of a refusal's SQLSTATE and detail (ledger_charge_items()), or None for any other."""
     if sqlstate == REFUSED:
         available, excess = (Decimal(part) for part in detail.split("|"))
         return insufficient_charge(amount=priced.amount, excess=excess, available=available,
@@ -95,3 +113,90 @@ def _refusal(exc: DatabaseError, *, priced, hold_id, funding: Account, organizat
     if sqlstate == NO_ACCOUNT:
         return Account.DoesNotExist(f"Account {funding.pk} does not exist.")
     return None
+
+
+def batch_in_database(*, actor: Actor, account: Account, funding: Account, attributed_to: Account | None,
+                      priced: list, atomic: bool, key: str | None, fingerprint: str | None,
+                      at: datetime | None) -> BatchResult:
+    """Charge a batch's priced items (a pricing error stands in for an item that failed pricing) in one call of
+    ledger_charge_batch(), within one transaction that also stores the result on the idempotency key's record.
+
+    The same BatchResult as the Python path: with `atomic`, the first refused item's error is raised and nothing
+    is written; otherwise refused items carry their error. A key used before replays its stored result.
+    """
+    organization = account.organization
+    currency = organization.currency
+    items = [(index, item) for index, item in enumerate(priced) if not isinstance(item, LedgerError)]
+    holds = [_hold_text(item.request.hold) for _, item in items]
+    args = [
+        funding.pk, attributed_to.pk if attributed_to else None, organization.pk, currency, atomic,
+        [item.amount for _, item in items], [item.unit_price for _, item in items],
+        [item.request.quantity for _, item in items], [item.request.traffic for _, item in items],
+        [item.request.channel or "" for _, item in items], [item.country for _, item in items],
+        [item.category for _, item in items], [item.request.reference for _, item in items],
+        [item.rate_card_version_id for _, item in items], holds,
+        actor.user_id, actor.service_label, at,
+        system_account(SystemAccount.Code.USAGE, currency).pk, system_account(SystemAccount.Code.EXPIRED, currency).pk,
+        actor.caller, key, "charge_batch", fingerprint,
+    ]
+    with transaction.atomic(durable=True):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(BATCH_SQL, args)
+                rows = cursor.fetchall()
+        except DatabaseError as exc:
+            sqlstate = getattr(exc.__cause__, "sqlstate", None)
+            if sqlstate == NO_ACCOUNT:
+                raise Account.DoesNotExist(f"Account {funding.pk} does not exist.") from exc
+            raise
+        if rows[0][0] == "exists":
+            return replay(IdempotencyRecord.objects.get(caller=actor.caller, key=key), "charge_batch", fingerprint)
+        _, _, _, _, _, held, created_at, expired_lots, expired_amount, lock_wait = rows[0]
+        results: list[BatchItemResult] = [BatchItemResult(error=item) if isinstance(item, LedgerError) else None
+                                          for item in priced]
+        transactions = []
+        common = {"organization_id": organization.pk, "account_id": funding.pk, "subaccount": attributed_to,
+                  "kind": TransactionKind.CHARGE, "currency": currency, "created_at": created_at,
+                  **actor.actor_fields()}
+        final = copy.copy(funding)
+        final.balance, final.held = funding.balance, held
+        for (index, item), hold, row in zip(items, holds, rows, strict=True):
+            status, detail, txn_id, balance_after, available_after = row[:5]
+            if status != "ok":
+                error = refusal_error(status, detail, priced=item, hold_id=hold,
+                                      funding=funding, organization=organization)
+                publish_refusal("charge_batch", account.pk, error)
+                if atomic:
+                    raise error
+                results[index] = BatchItemResult(error=error)
+                continue
+            request = item.request
+            txn = Transaction(pk=txn_id, amount=item.amount, reference=request.reference, channel=request.channel or "",
+                              country=item.country, category=item.category, traffic=request.traffic,
+                              quantity=request.quantity, unit_price=item.unit_price,
+                              rate_card_version_id=item.rate_card_version_id, hold_id=uuid.UUID(hold) if hold else None,
+                              metadata={"available_after": str(available_after)}, **common)
+            txn._state.adding, txn._state.db = False, connection.alias
+            txn.funding_account = final
+            final.balance = balance_after
+            transactions.append(txn)
+            results[index] = BatchItemResult(transaction=txn)
+        result = BatchResult(results)
+        if key:
+            IdempotencyRecord.objects.filter(caller=actor.caller, key=key).update(result_model="batch",
+                                                                                  result_data=result.to_record())
+    publish_lock_wait("charge_batch", lock_wait)
+    expired = [Movement(kind=TransactionKind.EXPIRY, currency=currency, amount=expired_amount, count=expired_lots,
+                        account_id=funding.pk)] if expired_lots else []
+    publish_after_commit("charge_batch", [funding.pk], transactions, expired, idempotency_key=key)
+    return result
+
+
+def _hold_text(hold) -> str | None:
+    """An item's hold for ledger_charge_batch(): None without one, its id as text, '' when that is no hold id."""
+    if not hold:
+        return None
+    try:
+        return str(hold.pk if isinstance(hold, models.Model) else uuid.UUID(str(hold)))
+    except ValueError:
+        return ""
