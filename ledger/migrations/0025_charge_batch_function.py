@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     operations = [
         ApplyCurrentSQL(
             {"functions/ledger_claim_key.sql": "1de607910f53",
-             "functions/ledger_charge_items.sql": "802842be1943",
+             "functions/ledger_charge_items.sql": "f4b472b53b38",
              "functions/ledger_charge.sql": "30162e219e31",
              "functions/ledger_charge_batch.sql": "09e2baf4c815"},
             reverse_sql={"postgresql": [*statements(pinned_text("functions/ledger_charge.sql", "189dbcba5a52")),

@@ -176,7 +176,6 @@ BEGIN
             END IF;
         END LOOP;
         v_balance := v_balance - v_amount;
-        v_status[v_i] := 'ok';
         v_ids[v_i] := nextval(v_sequence);
         v_balances[v_i] := v_balance;
         v_availables[v_i] := v_balance + v_limit - v_held;
@@ -200,14 +199,12 @@ BEGIN
                     p_actor_user, p_actor_service, u.reference, '', u.channel, u.country, u.category, u.traffic,
                     u.quantity, u.unit_price, u.rate_card_version, u.hold::uuid, '',
                     jsonb_build_object('available_after', u.available::text)
-                FROM u ORDER BY u.id
+                FROM u
         ), p AS (
             INSERT INTO ledger_posting (transaction_id, account_id, system_account_id, amount, balance_after,
                     created_at)
-                SELECT u.id, CASE WHEN s.side = 0 THEN p_account END, CASE WHEN s.side = 1 THEN p_usage_account END,
-                    CASE WHEN s.side = 0 THEN -u.amount ELSE u.amount END, CASE WHEN s.side = 0 THEN u.balance END,
-                    v_at
-                FROM u CROSS JOIN (VALUES (0), (1)) AS s(side) ORDER BY u.id, s.side
+                SELECT u.id, p_account, NULL, -u.amount, u.balance, v_at FROM u
+                UNION ALL SELECT u.id, NULL, p_usage_account, u.amount, NULL, v_at FROM u
         ), l AS (
             UPDATE ledger_creditlot c SET remaining = c.remaining - d.taken
                 FROM unnest(v_lot_ids, v_lot_taken) AS d(id, taken) WHERE c.id = d.id AND d.taken > 0
@@ -217,8 +214,8 @@ BEGIN
         UPDATE ledger_account a SET balance = v_balance, held = v_held WHERE a.id = p_account;
     END IF;
 
-    RETURN QUERY SELECT u.status, u.detail, u.id, u.balance, u.available, v_held, v_at, v_expired_lots,
-            v_expired_amount, v_lock_wait
+    RETURN QUERY SELECT CASE WHEN u.id IS NOT NULL THEN 'ok' ELSE u.status END, u.detail, u.id, u.balance,
+            u.available, v_held, v_at, v_expired_lots, v_expired_amount, v_lock_wait
         FROM unnest(v_status, v_detail, v_ids, v_balances, v_availables) WITH ORDINALITY
             AS u(status, detail, id, balance, available, position)
         ORDER BY u.position;

@@ -1,10 +1,11 @@
 """The two implementations of the money rules write the same rows.
 
 Hypothesis drives random sequences of grants, charges (both traffics, with and without holds, on the
-master and on a shared subaccount), hold captures, holds, releases, credit limits, spending policies
-(docs/policies.md), lot expiry and clock moves. Each operation runs twice at the same instant: on one org's accounts through the
-database path (ledger_charge(), the set-based expiry statement) and on an identical org's accounts
-through the Python path. After every step the two ledgers must hold the same rows (lots drawn,
+master and on a shared subaccount), batches of charges (mixed traffics, some refused, some with holds or a
+hold that is none, atomic or not), hold captures, holds, releases, credit limits, spending policies
+(docs/policies.md), lot expiry and clock moves. Each operation runs twice at the same instant: on one org's
+accounts through the database path (ledger_charge(), ledger_charge_batch(), the set-based expiry statement)
+and on an identical org's accounts through the Python path. After every step the two ledgers must hold the same rows (lots drawn,
 amounts, balance_after, holds, expiry transactions) and each operation must end the same way (the
 same result, or the same error with the same message).
 
@@ -32,6 +33,7 @@ from ledger import services
 from ledger.errors import LedgerError
 from ledger.invariants import check_invariants
 from ledger.models import Account, Hold, Organization, SpendingPolicy
+from ledger.services.results import BatchResult
 from tests.factories import SYSTEM, make_org, make_subaccount
 
 from .rows import account_rows, without_ids
@@ -45,10 +47,15 @@ expiries = st.sampled_from(["1M", "1M", "2M", "3M", "6M", "1Y", "never", "never"
 days_ago = st.sampled_from([0, 0, 0, 1, 31, 45])  # repeated instants: lots that tie on their expiry and grant
 
 
-def _outcome(result) -> tuple | None:
+def _outcome(result, hold_ids: list) -> tuple | None:
     """What an operation returned, without ids."""
     if result is None:
         return None
+    if isinstance(result, BatchResult):
+        return ("batch", result.total, [
+            _outcome(item.transaction, hold_ids) if item.transaction is not None else
+            ("refused", item.status, item.error.code, without_ids(item.error.detail, hold_ids), item.error.errors)
+            for item in result.items])
     if isinstance(result, Hold):
         return ("hold", result.amount, result.remaining, result.status, result.expires_at)
     if isinstance(result, Organization):
@@ -85,7 +92,7 @@ class Differential(RuleBasedStateMachine):
                 shared = Account.objects.select_related("organization").get(pk=self.shared[path].pk)
                 try:
                     results[path] = operation(path, master, shared)
-                    outcomes[path] = _outcome(results[path])
+                    outcomes[path] = _outcome(results[path], self.holds[path])
                 except LedgerError as error:
                     outcomes[path] = ("refused", error.code, without_ids(error.detail, self.holds[path]),
                                       error.errors)
@@ -115,6 +122,27 @@ class Differential(RuleBasedStateMachine):
             actor=SYSTEM, account=shared if on_shared else master, channel="sms", quantity=quantity,
             unit_price=price, traffic=traffic, reference="send", at=self.now,
             hold=None if held is None else self.holds[path][held]))
+
+    @rule(data=st.data(), size=st.integers(1, 8), atomic=st.booleans(), on_shared=st.booleans())
+    def batch(self, data, size, atomic, on_shared):
+        """A batch: each item sees what the items before it left (a refused promotional item leaves available
+        to the next); an item may name a hold (or an id that is no hold) or fail pricing (an unknown traffic)."""
+        holds = len(self.holds["database"])
+        specs = [data.draw(st.tuples(
+            st.integers(1, 12), prices,
+            st.sampled_from(["promotional", "promotional", "transactional", "transactional", "unknown"]),
+            st.none() | st.integers(-1, holds - 1) if holds else st.none() | st.just(-1)))
+            for _ in range(size)]
+
+        def run(path, master, shared):
+            items = [services.ChargeRequest(
+                channel="sms", quantity=quantity, unit_price=price, traffic=traffic, reference=f"item {index}",
+                hold=None if held is None else "not-a-hold" if held < 0 else self.holds[path][held])
+                for index, (quantity, price, traffic, held) in enumerate(specs)]
+            return services.charge_batch(actor=SYSTEM, account=shared if on_shared else master, items=items,
+                                         atomic=atomic, at=self.now)
+
+        self.on_both(run)
 
     @rule(over=st.sampled_from([Decimal(0), Decimal("0.000001")]), hold_it=st.booleans())
     def spend_exactly_available(self, over, hold_it):
