@@ -1,11 +1,13 @@
 """Charges: price a send before any lock, then charge it on its funding account (alone, against a hold, in a batch).
 
 Two implementations apply the rules of ledger.services.rules: on PostgreSQL a single charge (with
-or without a hold, and hold captures) is one call of the function ledger_charge()
-(charge_function.py), elsewhere or with the setting LEDGER_MONEY_PATH = "python" the Python path
-below. Batches always take the Python path: they already lock their account once and write all
-their rows in one statement, and each item's outcome depends on the items before it (a refused
-promotional item leaves available to the next), which a set-based statement cannot express.
+or without a hold, and hold captures) is one call of the function ledger_charge() and a batch one
+call of ledger_charge_batch() (charge_function.py; both hand their items to ledger_charge_items(),
+the rules' one home in SQL); elsewhere or with the setting LEDGER_MONEY_PATH = "python" the Python
+path below. Either way a batch locks its account once, charges its items in order, each seeing what
+the items before it left (a refused promotional item leaves available to the next), draws the holds
+its items name, and writes its rows in one statement; pricing is Python's on both paths. A batch
+whose every item failed pricing takes the Python path (it only expires the account's due lots).
 """
 
 import time

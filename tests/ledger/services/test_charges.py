@@ -8,7 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ledger import services
-from ledger.errors import CreditManagementDisabled, HoldNotActive, IdempotencyConflict, InsufficientCredits, InvalidOperation
+from ledger.errors import (
+    CreditManagementDisabled,
+    HoldNotActive,
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidOperation,
+)
 from ledger.models import Account, CreditLot, Hold, Transaction
 from tests.factories import SYSTEM, funded_account, make_org, make_subaccount
 
