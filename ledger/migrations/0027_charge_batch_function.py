@@ -15,7 +15,7 @@ CLAIM = "ledger_claim_key(text, text, text, text)"
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0024_self_service")]
+    dependencies = [("ledger", "0026_csv_copy_functions")]
 
     operations = [
         ApplyCurrentSQL(
