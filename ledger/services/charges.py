@@ -1,11 +1,13 @@
 """Charges: price a send before any lock, then charge it on its funding account (alone, against a hold, in a batch).
 
 Two implementations apply the rules of ledger.services.rules: on PostgreSQL a single charge (with
-or without a hold, and hold captures) is one call of the function ledger_charge()
-(charge_function.py), elsewhere or with the setting LEDGER_MONEY_PATH = "python" the Python path
-below. Batches always take the Python path: they already lock their account once and write all
-their rows in one statement, and each item's outcome depends on the items before it (a refused
-promotional item leaves available to the next), which a set-based statement cannot express.
+or without a hold, and hold captures) is one call of the function ledger_charge() and a batch one
+call of ledger_charge_batch() (charge_function.py; both hand their items to ledger_charge_items(),
+the rules' one home in SQL); elsewhere or with the setting LEDGER_MONEY_PATH = "python" the Python
+path below. Either way a batch locks its account once, charges its items in order, each seeing what
+the items before it left (a refused promotional item leaves available to the next), draws the holds
+its items name, and writes its rows in one statement; pricing is Python's on both paths. A batch
+whose every item failed pricing takes the Python path (it only expires the account's due lots).
 """
 
 import time
@@ -35,7 +37,7 @@ from ..models import (
 )
 from ..money import Actor, charge_amount, to_amount, to_quantity, unit_price_of
 from .book import Book, Entry, publish_lock_wait, publish_refusal, stamp
-from .charge_function import charge_in_database
+from .charge_function import batch_in_database, charge_in_database
 from .idempotency import check_key, request_fingerprint, run_idempotent
 from .lots import Funds
 from .results import BatchItemResult, BatchResult
@@ -270,6 +272,15 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
             priced.append(error)
     funding = account.funding_account()
     attributed_to = account if funding.pk != account.pk else None
+    params = {"account": account, "atomic": atomic,
+              "items": [{k: (v.pk if isinstance(v, Hold) else v) for k, v in vars(r).items()} for r in items]}
+    if uses_charge_function() and not all(isinstance(item, LedgerError) for item in priced):
+        if idempotency_key:
+            check_key(idempotency_key)
+            fingerprint = fingerprint or request_fingerprint("charge_batch", params)
+        return batch_in_database(actor=actor, account=account, funding=funding, attributed_to=attributed_to,
+                                 priced=priced, atomic=atomic, key=idempotency_key or None,
+                                 fingerprint=fingerprint if idempotency_key else None, at=at)
 
     def work():
         locked = lock_funding_account(funding.pk, "charge_batch")
@@ -302,7 +313,5 @@ def charge_batch(*, actor: Actor, account: Account, items: Sequence[ChargeReques
                 result.transaction.funding_account = locked
         return BatchResult(results)
 
-    params = {"account": account, "atomic": atomic,
-              "items": [{k: (v.pk if isinstance(v, Hold) else v) for k, v in vars(r).items()} for r in items]}
     return run_idempotent(actor=actor, key=idempotency_key, operation="charge_batch", params=params, work=work,
                           fingerprint=fingerprint)

@@ -42,6 +42,35 @@ def test_exactly_k_promotional_charges_succeed_under_contention():
     call_command("check_ledger")
 
 
+@pytest.mark.usefixtures("money_path")
+def test_concurrent_batches_and_charges_never_overspend_and_one_batch_key_has_one_effect():
+    k = 30
+    master = funded_account(str(k))
+    one_unit = services.ChargeRequest(channel="sms", unit_price="1")
+
+    def attempt(index):
+        account = Account.objects.select_related("organization").get(pk=master.pk)
+        if index < 3:  # the same batch under one key, three times at once
+            result = services.charge_batch(actor=SYSTEM, account=account, items=[one_unit] * 5,
+                                           idempotency_key="same-batch")
+            return tuple(item.transaction.pk if item.transaction else item.error.code for item in result.items)
+        for _ in range(4):
+            services.charge_batch(actor=SYSTEM, account=account, items=[one_unit] * 4)
+            try:
+                services.charge_create(actor=SYSTEM, account=account, channel="sms", unit_price="1")
+            except InsufficientCredits:
+                pass
+        return None
+
+    results = run_in_threads(8, attempt)
+    assert results[3:] == [None] * 5
+    assert len(set(results[:3])) == 1 and len(results[0]) == 5, results[:3]
+    master.refresh_from_db()
+    assert master.balance == 0
+    assert Transaction.objects.filter(kind="charge").count() == k
+    call_command("check_ledger")
+
+
 def test_opposite_transfers_in_parallel_do_not_deadlock():
     a = funded_account("1000")
     b = make_subaccount(a.organization, "B")

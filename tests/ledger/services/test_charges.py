@@ -8,7 +8,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ledger import services
-from ledger.errors import CreditManagementDisabled, InsufficientCredits, InvalidOperation
+from ledger.errors import (
+    CreditManagementDisabled,
+    HoldNotActive,
+    IdempotencyConflict,
+    InsufficientCredits,
+    InvalidOperation,
+)
 from ledger.models import Account, CreditLot, Hold, Transaction
 from tests.factories import SYSTEM, funded_account, make_org, make_subaccount
 
@@ -173,6 +179,80 @@ def test_batch_is_idempotent():
     again = services.charge_batch(actor=SYSTEM, account=master, items=items, idempotency_key="b1")
     assert [i.transaction.pk for i in again.items] == [i.transaction.pk for i in first.items]
     assert refreshed(master).balance == D("7")
+
+
+def test_batch_replay_returns_the_first_result_and_refuses_another_request_under_the_same_key():
+    master = funded_account("10")
+    items = [services.ChargeRequest(channel="sms", unit_price="1"), services.ChargeRequest(channel="sms", unit_price="50"),
+             services.ChargeRequest(channel="sms", unit_price="2", traffic="bogus")]
+    first = services.charge_batch(actor=SYSTEM, account=master, items=items, idempotency_key="b2")
+    again = services.charge_batch(actor=SYSTEM, account=master, items=items, idempotency_key="b2")
+    assert not first.replayed and again.replayed
+    assert [item.status for item in again.items] == [item.status for item in first.items] == [201, 402, 400]
+    assert again.items[0].transaction.pk == first.items[0].transaction.pk
+    assert [item.error.as_dict() for item in again.items[1:]] == [item.error.as_dict() for item in first.items[1:]]
+    with pytest.raises(IdempotencyConflict):
+        services.charge_batch(actor=SYSTEM, account=master, items=items[:1], idempotency_key="b2")
+    with pytest.raises(IdempotencyConflict):
+        services.charge_batch(actor=SYSTEM, account=master, items=items[:2], atomic=True, idempotency_key="b2")
+    assert refreshed(master).balance == D("9")
+    assert Transaction.objects.filter(kind="charge").count() == 1
+
+
+def test_a_refused_atomic_batch_leaves_its_key_unused():
+    master = funded_account("10")
+    items = [services.ChargeRequest(channel="sms", unit_price="4") for _ in range(3)]
+    with pytest.raises(InsufficientCredits):
+        services.charge_batch(actor=SYSTEM, account=master, items=items, atomic=True, idempotency_key="b3")
+    result = services.charge_batch(actor=SYSTEM, account=master, items=items[:2], atomic=True, idempotency_key="b3")
+    assert not result.replayed and result.total == D("8")
+    assert refreshed(master).balance == D("2")
+
+
+def test_batch_items_draw_their_holds_first_in_order():
+    master = funded_account("10")
+    hold = services.hold_create(actor=SYSTEM, account=master, amount="5")
+    gone = services.hold_create(actor=SYSTEM, account=master, amount="1")
+    services.hold_release(actor=SYSTEM, hold=gone)
+    other = services.hold_create(actor=SYSTEM, account=funded_account("10", name="Other").organization.master_account,
+                                 amount="1")
+    items = [services.ChargeRequest(channel="sms", unit_price="3", hold=hold.pk),   # 3 of the hold's 5
+             services.ChargeRequest(channel="sms", unit_price="9", hold=str(hold.pk)),  # 2 from it, 7 more > 5
+             services.ChargeRequest(channel="sms", unit_price="4", hold=hold),   # 2 from it, 2 from available
+             services.ChargeRequest(channel="sms", unit_price="1", hold=hold.pk),  # captured by now
+             services.ChargeRequest(channel="sms", unit_price="1", hold=gone.pk),
+             services.ChargeRequest(channel="sms", unit_price="1", hold=other.pk),
+             services.ChargeRequest(channel="sms", unit_price="1", hold="not-a-hold"),
+             services.ChargeRequest(channel="sms", unit_price="1", hold="")]
+    result = services.charge_batch(actor=SYSTEM, account=master, items=items)
+    assert [item.status for item in result.items] == [201, 402, 201, 409, 409, 400, 400, 201]
+    assert result.items[1].error.detail == ("The charge of ₹9.00 needs ₹7.00 more than the hold; "
+                                            "₹5.00 is available.")
+    assert result.items[3].error.detail == f"Hold {hold.pk} is captured."
+    assert result.items[4].error.detail == f"Hold {gone.pk} is released."
+    assert [item.transaction.hold_id for item in result.items if item.transaction] == [hold.pk, hold.pk, None]
+    hold.refresh_from_db()
+    assert (hold.remaining, hold.status) == (D("0"), "captured")
+    master = refreshed(master)
+    assert (master.balance, master.held) == (D("2"), D("0"))
+    with pytest.raises(HoldNotActive):
+        services.charge_batch(actor=SYSTEM, account=master, items=items[:1], atomic=True)
+
+
+def test_a_batch_is_one_call_of_ledger_charge_batch_on_the_database_path(money_path):
+    master = funded_account("10")
+    hold = services.hold_create(actor=SYSTEM, account=master, amount="2")
+    items = [services.ChargeRequest(channel="sms", unit_price="1", hold=hold.pk),
+             services.ChargeRequest(channel="sms", unit_price="1", traffic="transactional")]
+    with CaptureQueriesContext(connection) as queries:
+        result = services.charge_batch(actor=SYSTEM, account=master, items=items, idempotency_key="one")
+    assert [item.status for item in result.items] == [201, 201]
+    calls = sum("ledger_charge_batch(" in query["sql"] for query in queries.captured_queries)
+    assert calls == (1 if money_path == "database" and connection.vendor == "postgresql" else 0)
+    if calls:  # the lock, the key's claim and every row are the function's; then the result is kept on the key
+        others = [query["sql"] for query in queries.captured_queries
+                  if "ledger_charge_batch(" not in query["sql"] and "ledger_systemaccount" not in query["sql"]]
+        assert not [sql for sql in others if "FOR UPDATE" in sql or "INSERT" in sql], others
 
 
 def test_batch_size_bounds():
