@@ -77,6 +77,12 @@ def cpu_by_process() -> dict[int, tuple[str, float]]:
     return found
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has been busy so far (/proc/stat: all but idle and iowait)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_used_since(before: dict[int, tuple[str, float]]) -> dict[str, float]:
     """CPU seconds used since `before` by the processes alive now, added up by name (a process that exited
     meanwhile is not counted: wrk, which exits, is counted from this process's children's usage)."""
@@ -335,10 +341,12 @@ end
             handle.write(script)
         threads = min(connections, 2)
         cpu_before, children_before = cpu_by_process(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        busy_before = machine_busy_seconds()
         out = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency",
                               "-s", handle.name, f"http://127.0.0.1:{port}"], capture_output=True, text=True,
                              check=True).stdout
         cpu = cpu_used_since(cpu_before)
+        busy = machine_busy_seconds() - busy_before
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu["wrk"] = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
         os.unlink(handle.name)
@@ -352,7 +360,7 @@ end
 
         requests = max(int(re.search(r"(\d+) requests in", out)[1]), 1)
         per_request = {f"cpu {name}": cpu.get(name, 0) / requests * 1000 for name in CPU_PROGRAMS}
-        per_request["cpu all"] = sum(cpu.values()) / requests * 1000
+        per_request["cpu all"] = busy / requests * 1000
         return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]), "p50": latency(50),
                 "p99": latency(99), **per_request}
 
@@ -427,8 +435,8 @@ end
                 parts = ", ".join(f"{name} {m(f'http {connections} cpu {name}'):.2f}" for name in CPU_PROGRAMS)
                 total = m(f"http {connections} cpu all")
                 lines.append(
-                    f"\nCPU per request at {connections} connection{'s' if connections > 1 else ''} (ms, every "
-                    f"process's user + system time during the wrk run, /proc): {parts}; all processes {total:.2f}: "
+                    f"\nCPU per request at {connections} connection{'s' if connections > 1 else ''} (ms of user + "
+                    f"system time during the wrk run, /proc): {parts}; the whole machine {total:.2f} (/proc/stat): "
                     f"{os.cpu_count()} cores allow at most {os.cpu_count() * 1000 / total:,.0f} requests/s.")
         lines.append("")
         lines.append("Every round: " + "; ".join(
