@@ -27,6 +27,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from expiry import insert_organizations  # noqa: E402 - bench/expiry.py, beside this file
 
 from ratecards.services import rate_card_versions_activate  # noqa: E402
 
@@ -36,13 +37,7 @@ RESULT = Path(__file__).resolve().parent / "activation-result.md"
 def seed(orgs: int, rates: int) -> None:
     """Orgs, each with version 1 current since 60 days and version 2 pending, due an hour ago."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("""
-            INSERT INTO ledger_organization (id, name, wallet_id, currency, timezone, payment_scheme,
-                                             credit_management_enabled, created_at, purchase_expires_in,
-                                             individual_user_credits)
-            SELECT md5('org' || g)::uuid, 'Bench ' || g, 'B-' || g, 'INR', 'Asia/Kolkata', 'prepaid', true, now(),
-                   '1Y', false
-            FROM generate_series(1, %s) g""", [orgs])
+        insert_organizations(cursor, orgs)
         cursor.execute("""
             INSERT INTO ratecards_ratecardversion (organization_id, number, effective_from, status, created_at,
                                                    created_by_service, note)

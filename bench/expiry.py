@@ -31,6 +31,17 @@ from ledger import services  # noqa: E402
 from ledger.events import balances_changed  # noqa: E402
 
 
+def insert_organizations(cursor, count: int) -> None:
+    """`count` INR orgs in Asia/Kolkata, ids md5('org' || n) for n = 1..count (bench/activation.py uses them too)."""
+    cursor.execute("""
+        INSERT INTO ledger_organization (id, name, wallet_id, currency, timezone, payment_scheme,
+                                         credit_management_enabled, created_at, purchase_expires_in,
+                                         individual_user_credits)
+        SELECT md5('org' || g)::uuid, 'Bench ' || g, 'B-' || g, 'INR', 'Asia/Kolkata', 'prepaid', true, now(),
+               '1Y', false
+        FROM generate_series(1, %s) g""", [count])
+
+
 def seed(accounts: int, lots_per_account: int) -> None:
     """Orgs with one master account each, funded by `lots_per_account` lots that expired yesterday."""
     with transaction.atomic(), connection.cursor() as cursor:
@@ -39,13 +50,7 @@ def seed(accounts: int, lots_per_account: int) -> None:
         cursor.execute("TRUNCATE ledger_posting, ledger_transaction, ledger_creditlot, ledger_account, "
                        "ledger_organization CASCADE")
         cursor.execute("SET LOCAL session_replication_role = origin")
-        cursor.execute("""
-            INSERT INTO ledger_organization (id, name, wallet_id, currency, timezone, payment_scheme,
-                                             credit_management_enabled, created_at, purchase_expires_in,
-                                             individual_user_credits)
-            SELECT md5('org' || g)::uuid, 'Bench ' || g, 'B-' || g, 'INR', 'Asia/Kolkata', 'prepaid', true, now(),
-                   '1Y', false
-            FROM generate_series(1, %s) g""", [accounts])
+        insert_organizations(cursor, accounts)
         cursor.execute("""
             INSERT INTO ledger_account (id, organization_id, name, is_master, balance_mode, balance, held,
                                         credit_limit, created_at)
