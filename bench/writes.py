@@ -456,14 +456,14 @@ def main() -> None:
     args = parser.parse_args()
     bench = Bench(args)
     bench.setup()
-    if args.http:
-        bench.gunicorn_start()
     try:
+        if args.http:
+            bench.gunicorn_start()
         for index in range(args.rounds):
             print(f"round {index + 1}/{args.rounds}", flush=True)
             bench.round()
-    finally:
-        if args.http:
+    finally:  # the servers go with the bench, even when it fails (a crash in the warm-up left them running)
+        if getattr(bench, "gunicorn", None):
             bench.gunicorn_stop()
         os.killpg(bench.worker.pid, signal.SIGTERM)
         bench.worker.wait(timeout=30)
