@@ -12,8 +12,9 @@ Each round measures, one after the other on the same machine and PostgreSQL serv
 - a batch of 1,000 charges: `ledger.services.charge_batch` against one locked, set-based statement
   writing the same rows (1,000 transactions, 2,000 postings, the lot, the balance, the key's record);
 - `POST /api/v1/charges` under gunicorn (creditsite/gunicorn.conf.py, 4 workers, production settings
-  but plain HTTP) driven by wrk from Debian's packages at 1 and 8 connections, every request with its
-  own idempotency key on one hot account: requests/s, p50 and p99.
+  but plain HTTP) driven by wrk from Debian's packages at 1, 8 and 32 connections, every request with its
+  own idempotency key on one hot account: requests/s, p50 and p99, and the CPU each program spent per
+  request; then `POST /api/v1/charges/batch` with 100 and 1,000 items at 4 connections.
 
 The figures are medians over the rounds; ratios compare figures of the same round. The table is written
 to bench/writes-result.md (BENCHMARKS.md includes it). Nothing here runs in the test suite.
@@ -56,6 +57,10 @@ RESULT = Path(__file__).resolve().parent / "writes-result.md"
 
 import django  # noqa: E402
 import psycopg  # noqa: E402
+
+HTTP_CONNECTIONS = (1, 8, 32)  # wrk connections for single charges
+BATCH_SIZES = (100, 1000)  # items per POST /api/v1/charges/batch
+BATCH_CONNECTIONS = 4
 
 # The programs whose CPU time per request the HTTP figures report (by the process name in /proc/<pid>/stat).
 CPU_PROGRAMS = ("gunicorn", "postgres", "redis-server", "wrk", "celery")
@@ -322,17 +327,21 @@ class Bench:
         log.close()
         shutil.rmtree(metrics, ignore_errors=True)
 
-    def wrk(self, connections: int, seconds: int, label: str) -> dict:
+    def wrk(self, connections: int, seconds: int, label: str, batch: int = 0) -> dict:
+        """wrk against `POST /api/v1/charges` (or, with `batch`, `/charges/batch` of that many items), each request
+        with its own idempotency key: requests/s, p50, p99 (ms) and CPU per request by program."""
         _, port, _, _ = self.gunicorn
-        body = json.dumps({"account": str(self.account.pk), "channel": "sms", "country": "IN",
-                           "traffic": "transactional"})
+        item = {"channel": "sms", "country": "IN", "traffic": "transactional"}
+        path = "/api/v1/charges/batch" if batch else "/api/v1/charges"
+        body = json.dumps({"account": str(self.account.pk), "items": [item] * batch} if batch
+                          else {"account": str(self.account.pk), **item})
         script = f"""
 local counter, tid = 0, 0
 local next_tid = 0
 function setup(thread) thread:set("tid", next_tid); next_tid = next_tid + 1 end
 function request()
   counter = counter + 1
-  return wrk.format("POST", "/api/v1/charges", {{["Content-Type"] = "application/json",
+  return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer {self.token}", ["X-Forwarded-Proto"] = "https",
     ["Idempotency-Key"] = "{self.run_id}-{label}-" .. tid .. "-" .. counter}}, '{body}')
 end
@@ -377,10 +386,14 @@ end
             self.add("limit batch", self.limit_batch(1000))
             self.add("service batch", self.service_batch(1000))
         if self.args.http:
-            for connections in (1, 8):
+            for connections in HTTP_CONNECTIONS:
                 result = self.wrk(connections, self.args.seconds, f"c{connections}")
                 for key, value in result.items():
                     self.add(f"http {connections} {key}", value)
+            for size in BATCH_SIZES:
+                result = self.wrk(BATCH_CONNECTIONS, self.args.seconds, f"b{size}", batch=size)
+                for key in ("rps", "p50", "p99"):
+                    self.add(f"http batch {size} {key}", result[key])
 
     def median(self, name: str) -> float:
         return statistics.median(self.figures[name])
@@ -421,7 +434,7 @@ end
                      f"set-based statement {m('limit batch'):,.0f} charges/s | "
                      f"{r('service batch', 'limit batch'):.0%} | >= 50% |")
         if self.args.http:
-            for connections, target in ((1, "p50 < 5 ms"), (8, ">= 600 req/s")):
+            for connections, target in ((1, "p50 < 5 ms"), (8, ">= 600 req/s"), (32, "")):
                 lines.append(
                     f"| POST /api/v1/charges, gunicorn {self.args.workers} workers, wrk {connections} connection"
                     f"{'s' if connections > 1 else ''} | {m(f'http {connections} rps'):,.0f} req/s, p50 "
@@ -431,7 +444,14 @@ end
                     f"{m(f'http {connections} rps') / m(f'limit single {1 if connections == 1 else 4}'):.0%} | "
                     f"{target} |")
         if self.args.http:
-            for connections in (1, 8):
+            for size in BATCH_SIZES:
+                lines.append(
+                    f"| POST /api/v1/charges/batch, {size:,} items, wrk {BATCH_CONNECTIONS} connections | "
+                    f"{m(f'http batch {size} rps'):,.1f} req/s = {m(f'http batch {size} rps') * size:,.0f} charges/s, "
+                    f"p50 {m(f'http batch {size} p50'):.1f} ms, p99 {m(f'http batch {size} p99'):.1f} ms | "
+                    f"charge_batch in-process: {m('service batch'):,.0f} charges/s | "
+                    f"{m(f'http batch {size} rps') * size / m('service batch'):.0%} | |")
+            for connections in HTTP_CONNECTIONS:
                 parts = ", ".join(f"{name} {m(f'http {connections} cpu {name}'):.2f}" for name in CPU_PROGRAMS)
                 total = m(f"http {connections} cpu all")
                 lines.append(

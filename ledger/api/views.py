@@ -16,6 +16,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from ledger import services
@@ -573,13 +574,15 @@ class BatchView(ApiView):
         account = get_account(request, data["account"])
         atomic = data["atomic"]
         requests, positions, invalid = [], [], {}
+        item_serializer = s.ChargeItemSerializer()  # one instance validates every item, as a ListSerializer does
         for index, item in enumerate(data["items"]):
-            item_serializer = s.ChargeItemSerializer(data=item)
-            if item_serializer.is_valid():
-                requests.append(services.ChargeRequest(**_charge_kwargs(item_serializer.validated_data)))
-                positions.append(index)
-            else:
-                invalid[index] = item_serializer.errors
+            try:
+                valid = item_serializer.run_validation(item)
+            except exceptions.ValidationError as error:
+                invalid[index] = as_serializer_error(error)
+                continue
+            requests.append(services.ChargeRequest(**_charge_kwargs(valid)))
+            positions.append(index)
         if invalid and atomic:
             raise exceptions.ValidationError({"items": dict(invalid)})
         actor = actor_for(request)
@@ -594,10 +597,12 @@ class BatchView(ApiView):
             charged = [item.transaction for item in items if item.transaction is not None]
             balances = dict(Posting.objects.filter(transaction__in=charged, account_id__isnull=False)
                             .values_list("transaction_id", "balance_after")) if charged else {}
+            for transaction in charged:
+                transaction.balance_after = balances[transaction.pk]
+            rendered = iter(s.ChargeSerializer(charged, many=True).data)  # one serializer for every charge
             for index, item in zip(positions, items, strict=True):
                 if item.transaction is not None:
-                    item.transaction.balance_after = balances[item.transaction.pk]
-                    results[index] = {"status": 201, "charge": s.ChargeSerializer(item.transaction).data}
+                    results[index] = {"status": 201, "charge": next(rendered)}
                 else:
                     results[index] = {"status": item.status, "error": item.error.as_dict()}
             total = result.total if result is not None else 0

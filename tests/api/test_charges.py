@@ -189,6 +189,16 @@ def test_atomic_batch_charges_all_or_none(charge_client, account):
     assert ok.status_code == 200 and ok.json()["total"] == "0.300000"
 
 
+def test_an_invalid_item_of_an_atomic_batch_refuses_the_batch_with_the_items_errors(charge_client, account):
+    items = [{"channel": "sms", "country": "IN"}, {"channel": "fax", "quantity": 0}]
+    response = batch(charge_client, {"account": str(account.pk), "items": items, "atomic": True})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["errors"]) == {"items.1.channel", "items.1.quantity"}, body["errors"]
+    assert not Transaction.objects.filter(kind="charge").exists()
+
+
 def test_batch_replay_and_limits(charge_client, account):
     body = {"account": str(account.pk), "items": [{"channel": "email"}] * 5}
     first = batch(charge_client, body, key="rb")
