@@ -24,10 +24,9 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from expiry import insert_organizations  # noqa: E402 - bench/expiry.py, beside this file
+from expiry import insert_organizations, throwaway_database  # noqa: E402 - bench/expiry.py, beside this file
 
 from ratecards.services import rate_card_versions_activate  # noqa: E402
 
@@ -70,9 +69,7 @@ def main() -> None:
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("bench/activation.py needs PostgreSQL: set DATABASE_URL.")
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = settings.DATABASES["default"]["NAME"] + "_bench"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         seed(args.orgs, args.rates)
         at = timezone.now()
         started = time.perf_counter()
@@ -87,8 +84,6 @@ def main() -> None:
                 f"load average {os.getloadavg()[0]:.1f} at the end; second run activated {len(again)}")
         print(line)
         RESULT.write_text(line + "\n")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

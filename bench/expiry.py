@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,6 +30,18 @@ from django.utils import timezone  # noqa: E402
 
 from ledger import services  # noqa: E402
 from ledger.events import balances_changed  # noqa: E402
+
+
+@contextmanager
+def throwaway_database():
+    """DATABASE_URL's name + "_bench", created with the migrations for the block and dropped after it
+    (bench/activation.py uses it too)."""
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = settings.DATABASES["default"]["NAME"] + "_bench"
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def insert_organizations(cursor, count: int) -> None:
@@ -126,12 +139,8 @@ def main() -> None:
         sys.exit("bench/expiry.py needs PostgreSQL: set DATABASE_URL.")
     # No alert checks during the bench: they would time Redis, not the expiry.
     balances_changed.disconnect(dispatch_uid="alerts.on_balances_changed")
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = settings.DATABASES["default"]["NAME"] + "_bench"
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    try:
+    with throwaway_database():
         timed("ledger.services.lots_expire", services.lots_expire, args.accounts, args.lots)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":
