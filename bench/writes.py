@@ -335,15 +335,20 @@ class Bench:
         path = "/api/v1/charges/batch" if batch else "/api/v1/charges"
         body = json.dumps({"account": str(self.account.pk), "items": [item] * batch} if batch
                           else {"account": str(self.account.pk), **item})
+        # Every request its own key: the prefix is new for every call (labels repeat across rounds), and
+        # `tid` is a global, set in each wrk thread by setup() (a `local tid` would shadow it: every thread
+        # would send the same keys and half the requests would be replays). Checked after the run.
+        prefix = f"{self.run_id}-{label}-{uuid.uuid4().hex[:8]}-"
         script = f"""
-local counter, tid = 0, 0
+local counter = 0
 local next_tid = 0
+tid = 0
 function setup(thread) thread:set("tid", next_tid); next_tid = next_tid + 1 end
 function request()
   counter = counter + 1
   return wrk.format("POST", "{path}", {{["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer {self.token}", ["X-Forwarded-Proto"] = "https",
-    ["Idempotency-Key"] = "{self.run_id}-{label}-" .. tid .. "-" .. counter}}, '{body}')
+    ["Idempotency-Key"] = "{prefix}" .. tid .. "-" .. counter}}, '{body}')
 end
 """
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
@@ -368,10 +373,21 @@ end
             return value * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
         requests = max(int(re.search(r"(\d+) requests in", out)[1]), 1)
+        self.check_keys_unique(prefix, requests, connections)
         per_request = {f"cpu {name}": cpu.get(name, 0) / requests * 1000 for name in CPU_PROGRAMS}
         per_request["cpu all"] = busy / requests * 1000
         return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]), "p50": latency(50),
                 "p99": latency(99), **per_request}
+
+    def check_keys_unique(self, prefix: str, requests: int, connections: int) -> None:
+        """Refuse a run whose requests were not all first uses of their keys (a replay costs less and would
+        flatter the figures): one idempotency record per request wrk counted, plus at most the requests still
+        in flight when it stopped counting."""
+        from ledger.models import IdempotencyRecord
+
+        records = IdempotencyRecord.objects.filter(key__startswith=prefix).count()
+        if not requests <= records <= requests + connections:
+            raise RuntimeError(f"{requests} requests made {records} idempotency records: keys were reused")
 
     # --- the sitting -------------------------------------------------------------------------------
 
