@@ -71,5 +71,5 @@ def pending_top_ups(user, organization: Organization | None = None) -> list[TopU
     elif sees_all_organizations(user):
         return []  # staff see an org's pending payments on that org's pages, not on every page
     queryset = queryset.filter(pk__in=top_ups_for(user).values("pk"))
-    rows = queryset.select_related("account__organization").order_by("created_at")[:10]
+    rows = queryset.select_related("organization", "account__organization").order_by("created_at")[:10]
     return [top_up for top_up in rows if may_buy(user, top_up.account)]

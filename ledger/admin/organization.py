@@ -10,7 +10,7 @@ the action's permission (a POST without it is a 403).
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -50,6 +50,7 @@ from ledger.times import zone_of
 from .base import ServiceSavingAdmin, is_uuid
 from .dashboard import organization_dashboard
 from .org_settings import OrganizationForm, credit_management_consequences
+from .panels import PANEL_HEADER, PANELS_BY_NAME, dashboard_panels
 from .status import (
     BalanceStatus,
     master_threshold_expression,
@@ -284,13 +285,6 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         """Whether the user holds a ledger permission (the org itself is already scoped)."""
         return request.user.has_perm(f"ledger.{permission}")
 
-    def get_object(self, request, object_id, from_field=None):
-        """The org of the change form through the user's scope, without the master-balance annotations of
-        the list (the dashboard reads those once, in render_change_form)."""
-        if not is_uuid(object_id) or from_field is not None:
-            return super().get_object(request, object_id, from_field)
-        return scoped_organizations(request.user).filter(pk=object_id).first()
-
     def get_scoped_org(self, request, object_id) -> Organization:
         """The org through the user's scoped queryset: 404 for an org they may not see."""
         if not is_uuid(object_id):
@@ -358,7 +352,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and not add:
             # the dashboard shows the org as saved: the form's instance may hold rejected values (a bad timezone)
-            saved = self.get_queryset(request).get(pk=obj.pk)
+            saved = obj if request.method == "GET" else self.get_queryset(request).get(pk=obj.pk)
             context.update(self.dashboard_context(request, saved))
             context["title"] = "Organization dashboard"
         form = context.get("adminform").form if context.get("adminform") else None
@@ -367,18 +361,29 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """The org page, its times rendered in the org's timezone."""
-        zone = (scoped_organizations(request.user).filter(pk=object_id).values_list("timezone", flat=True).first()
-                if object_id and is_uuid(object_id) else None)
-        with timezone.override(zone_of(zone)):
+        org = self.get_object(request, object_id) if object_id and is_uuid(object_id) else None
+        request.organization_page = org  # get_object() below returns it again: one read of the org per request
+        with timezone.override(zone_of(org)):
             response = super().changeform_view(request, object_id, form_url, extra_context)
             return response.render() if hasattr(response, "render") and not response.is_rendered else response
+
+    def get_object(self, request, object_id, from_field=None):
+        """The org of the page through the user's scope, with the master balances the dashboard shows: read once
+        per request (changeform_view reads it first, for its timezone) and reused by the change view."""
+        org = getattr(request, "organization_page", None)
+        if org is not None and from_field is None and str(org.pk) == str(object_id):
+            return org
+        if not is_uuid(object_id) or from_field is not None:
+            return super().get_object(request, object_id, from_field)
+        return self.get_queryset(request).filter(pk=object_id).first()
 
     def dashboard_context(self, request, org: Organization) -> dict:
         """Balance breakdown, status, accounts, active lots, latest ledger entries and the rate cards."""
         tools = [{"title": action.title, "url": reverse(f"admin:ledger_organization_{action.slug}", args=[org.pk]),
                   "slug": action.slug}
                  for action in ACTIONS if self.can(request, action.permission)]
-        return organization_dashboard(request, org, status=org.m_status, tools=tools)
+        return {**organization_dashboard(request, org, status=org.m_status, tools=tools),
+                "panels": dashboard_panels(request, org), "panel_header": PANEL_HEADER}
 
     # --- history: scoped, never reverted (reverts would bypass the services) ----------------
 
@@ -409,7 +414,20 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
                  {"slug": action.slug}, name=f"ledger_organization_{action.slug}")
             for action in ACTIONS
         ]
+        urls.append(path("<path:object_id>/panels/<slug:name>/", self.admin_site.admin_view(self.panel_view),
+                         name="ledger_organization_panel"))
         return urls + super().get_urls()
+
+    def panel_view(self, request, object_id, name):
+        """One deferred panel of the org page (ledger/admin/panels.py) as an HTML fragment, in the org's timezone:
+        404 for an unknown panel or an org the user may not see."""
+        panel = PANELS_BY_NAME.get(name)
+        if panel is None:
+            raise Http404("No such panel.")
+        org = self.get_scoped_org(request, object_id)
+        with timezone.override(zone_of(org)):
+            html = panel.render(request, org)
+        return HttpResponse(html, headers={PANEL_HEADER: panel.name})
 
     def action_view(self, request, object_id, slug):
         """One money action on one org: a one-time form on GET, the service call on a valid POST.

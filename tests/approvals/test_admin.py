@@ -221,7 +221,7 @@ def test_the_queue_lists_pending_first_and_the_org_page_lists_its_pending_reques
     everything = checker_client.get(QUEUE_URL + "?status=all")
     assert {row.pk for row in everything.context["cl"].result_list} == {pending.pk, decided.pk, overdue.pk}
     ApprovalRequest.objects.filter(pk=overdue.pk).update(status="pending", decided_at=None)  # the job not run yet
-    page = checker_client.get(reverse("admin:ledger_organization_change", args=[org.pk])).content.decode()
+    page = checker_client.get(reverse("admin:ledger_organization_panel", args=[org.pk, "approvals"])).content.decode()
     assert 'id="pending-approvals"' in page and f'data-request="{pending.pk}"' in page
     assert f'data-request="{decided.pk}"' not in page and "Festival" in page
     assert f'data-request="{overdue.pk}"' not in page  # past its time: not offered for a decision

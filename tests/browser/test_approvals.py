@@ -68,6 +68,7 @@ def test_a_grant_above_the_threshold_waits_for_a_second_person_and_moves_once_ap
     page.goto(org_url)
     page.wait_for_selector("#balance-value")
     assert page.inner_text("#balance-value") == "₹55,000.00"
+    page.wait_for_selector('#panel-approvals[data-state="loaded"]', state="attached")  # fetched after the page
     assert page.locator("#pending-approvals").count() == 0
     context.close()
     assert ApprovalRequest.objects.get().status == "approved"

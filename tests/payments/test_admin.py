@@ -103,7 +103,8 @@ def test_confirmation_page_offers_the_tax_invoice(org, admin_client, org_admin):
     assert top_up.invoice_number in page and "Download the tax invoice" in page
     receipt = admin_client.get(reverse("admin:payments_topup_receipt", args=[top_up.pk]))
     assert receipt["Content-Type"] == "application/pdf" and receipt.content.startswith(b"%PDF")
-    org_page = admin_client.get(reverse("admin:ledger_organization_change", args=[org.pk])).content.decode()
+    org_page = admin_client.get(reverse("admin:ledger_organization_change", args=[org.pk]) + "?panels=inline")
+    org_page = org_page.content.decode()
     assert f"{top_up.invoice_number} (PDF)" in org_page and 'id="buy-credits"' in org_page
 
 
