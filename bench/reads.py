@@ -9,7 +9,8 @@ guard triggers off while seeding): a hot org whose master account has 40% of the
 subaccounts 5%, a 100-account org 10%, and 900 one-account orgs the rest, spread over the last 365
 days (every transaction a customer posting and a system posting: `--postings` counts both). Then times,
 medians of `--runs` runs after one warm-up, through the Django test client (views, templates and all):
-the admin org dashboard, the finance ledger page (hot account, hot org, one month, the 100-account org),
+the admin org dashboard (the page, each of its three panels the page fetches after it, and the page with
+the panels in place), the finance ledger page (hot account, hot org, one month, the 100-account org),
 the API ledger page 1 and at a deep cursor, the reports of the last 12 months, the balance as of an
 instant, the 100-account org's dashboard and ledger page as its org admin, and the finance and API CSV
 exports of the hot account (rows/s, first-row latency, peak RSS).
@@ -242,6 +243,11 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
     results = []
     cases = [
         ("admin org dashboard, hot org", get(reverse("admin:ledger_organization_change", args=[hot_org]))),
+        *[(f"admin org dashboard, hot org: {name} panel (fetched after the page)",
+           get(reverse("admin:ledger_organization_panel", args=[hot_org, name])))
+          for name in ("charts", "approvals", "purchases")],
+        ("admin org dashboard, hot org, every panel in place (?panels=inline)",
+         get(reverse("admin:ledger_organization_change", args=[hot_org]) + "?panels=inline")),
         ("finance ledger page, hot account", get(finance_account)),
         ("finance ledger page, hot org", get(finance_org)),
         ("finance ledger page, hot account, one month", get(f"{finance_account}?{month}")),
