@@ -425,6 +425,8 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         if panel is None:
             raise Http404("No such panel.")
         org = self.get_scoped_org(request, object_id)
+        if request.headers.get("Sec-Fetch-Mode") == "navigate":  # opened as a page: the page with every panel
+            return redirect(reverse("admin:ledger_organization_change", args=[org.pk]) + f"?panels=inline#panel-{name}")
         with timezone.override(zone_of(org)):
             html = panel.render(request, org)
         return HttpResponse(html, headers={PANEL_HEADER: panel.name})

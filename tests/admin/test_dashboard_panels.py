@@ -52,6 +52,12 @@ def test_each_panel_is_a_fragment_marked_for_the_script(staff_client, busy_org):
         assert expected[name] in html and "<html" not in html
 
 
+def test_a_panel_opened_as_a_page_leads_to_the_page_with_every_panel(staff_client, busy_org):
+    response = staff_client.get(panel_url(busy_org, "purchases"), headers={"Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 302
+    assert response["Location"] == change_url(busy_org, "?panels=inline#panel-purchases")
+
+
 def test_inline_renders_the_same_panels_in_the_page(staff_client, busy_org):
     page = staff_client.get(change_url(busy_org, "?panels=inline")).content.decode()
     assert "data-panel-url" not in page
