@@ -78,8 +78,24 @@ def cpu_by_process() -> dict[int, tuple[str, float]]:
         except OSError:  # gone meanwhile
             continue
         fields = text[text.rindex(")") + 2:].split()
-        found[int(entry.name)] = (text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / ticks)
+        name = text[text.index("(") + 1:text.rindex(")")]
+        if name == "postgres" and _serves_another_database(entry.path):
+            name = "postgres (other databases)"
+        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
     return found
+
+
+def _serves_another_database(proc: str) -> bool:
+    """Whether a postgres process is a backend of a database other than the bench's: another session's work on
+    the same server is not charged to the requests measured here (the server's own background processes, which
+    serve every database, are)."""
+    try:
+        title = Path(proc, "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    # a backend's title: "postgres: 15/main: <user> <database> <host>(<port>)|[local] <state>"
+    match = re.match(r"postgres: [^:]+: (\S+) (\S+) (\[local\]|\S+\(\d+\))", title)
+    return bool(match) and match[2] != DB_URL.rsplit("/", 1)[1]
 
 
 def machine_busy_seconds() -> float:
@@ -482,7 +498,8 @@ end
                 total = m(f"http {connections} cpu all")
                 lines.append(
                     f"\nCPU per request at {connections} connection{'s' if connections > 1 else ''} (ms of user + "
-                    f"system time during the wrk run, /proc): {parts}; the whole machine {total:.2f} (/proc/stat): "
+                    f"system time during the wrk run, /proc; postgres: the bench database's backends and the server's "
+                    f"own processes): {parts}; the whole machine {total:.2f} (/proc/stat, other sessions included): "
                     f"{os.cpu_count()} cores allow at most {os.cpu_count() * 1000 / total:,.0f} requests/s.")
         lines.append("")
         lines.append("Every round: " + "; ".join(
