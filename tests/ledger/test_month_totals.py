@@ -7,9 +7,11 @@ never does; check_ledger notices a tampered monthly row; a change of the org's t
 again; the nightly job rolls up every org.
 """
 
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -191,3 +193,40 @@ def test_the_nightly_job_rolls_up_every_org():
     assert "month_totals_roll" not in jobs.DUE_JOBS
     entry = settings.CELERY_BEAT_SCHEDULE["roll-up-month-totals"]
     assert entry["task"] == "alerts.tasks.roll_up_month_totals"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_posting_waits_for_a_roll_in_progress_and_unrolls_its_month():
+    """The roll holds the org's advisory lock until it commits: a posting into the month being rolled up waits
+    for it, then finds the month recorded and drops it (without the lock it would miss the uncommitted record
+    and leave a month that lacks the posting)."""
+    org = make_org(name="Race")
+    services.credits_grant(actor=SYSTEM, account=org.master_account, amount="100", expires_in="never", at=DAY1)
+    params = connection.get_connection_params()
+    roller = psycopg.connect(**{key: value for key, value in params.items() if key != "cursor_factory"})
+    try:
+        roller.execute("SELECT ledger_month_totals_roll(%s, %s)", [org.pk, ROLL_AT])  # open: holds the lock
+        errors = []
+
+        def late_charge():
+            try:
+                services.charge_create(actor=SYSTEM, account=org.master_account, channel="sms", unit_price="1",
+                                       at=DAY1 + timedelta(days=1))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        writer = threading.Thread(target=late_charge)
+        writer.start()
+        writer.join(1.0)
+        assert writer.is_alive(), "the late posting waits for the roll's lock"
+        roller.commit()
+        writer.join(10)
+        assert not writer.is_alive() and errors == []
+    finally:
+        roller.close()
+    assert MARCH not in rolled(org) and not AccountMonthTotal.objects.filter(month=MARCH).exists()
+    assert daytotals.mismatches() == []
+    assert daytotals.roll_months(org, at=ROLL_AT) == 1
+    assert daytotals.entry_totals(org)["count"] == 2 and daytotals.mismatches() == []
