@@ -5,7 +5,7 @@ The finance totals line, the org balance chart and the reports sum these rows (a
 day) instead of every posting of the range. The totals line and the reports read the org's rolled-up
 closed months (RolledMonth) from the monthly rows, one per account and dimensions a month, and only the
 other days (the current month, the partial months at the ends of the range, a month not yet rolled up)
-from the daily rows (`sources`). Each function returns None when the totals cannot answer exactly
+from the daily rows (`plan`, `sources`). Each function returns None when the totals cannot answer exactly
 (SQLite, whose tables stay empty; a range not on local day bounds; a filter the rows do not carry, such
 as a subaccount): the caller then sums the postings as before. `check_ledger` compares the daily rows
 with the postings and the monthly rows with the daily rows (`mismatches`). `roll_months` rolls up an
