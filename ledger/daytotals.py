@@ -159,6 +159,8 @@ def entry_totals(organization: Organization, account_id=None, *, start=None, end
         selects.append(f"SELECT {ROW_COLUMNS} FROM ledger_accountdaytotal WHERE {scope} "  # noqa: S608 - as above
                        f"AND ({' OR '.join(ranges)}){filters}")
         params += [*scope_params, *range_params, *filter_params]
+    if not selects:  # an empty range (its end before its start)
+        selects.append(f"SELECT {ROW_COLUMNS} FROM ledger_accountdaytotal WHERE FALSE")  # noqa: S608 - fixed text
     with connection.cursor() as cursor:
         cursor.execute(ENTRY_TOTALS_SQL.format(rows=" UNION ALL ".join(selects)), params)
         credits_in, debits, expired, debit, credit_count, debit_count = cursor.fetchone()

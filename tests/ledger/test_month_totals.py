@@ -77,13 +77,14 @@ def test_closed_months_roll_up_into_their_daily_rows(money_path):
 
 
 def _ranges(tz):
-    """Ranges on local day bounds: whole months, partial months at either end, open ends, one day."""
+    """Ranges on local day bounds: whole months, partial months at either end, open ends, one day, none."""
     def at(month, day):
         return datetime(2026, month, day, tzinfo=tz)
 
     return [{}, {"start": at(3, 1)}, {"end": at(6, 1)}, {"start": at(3, 1), "end": at(6, 1)},
             {"start": at(3, 11), "end": at(5, 10)}, {"start": at(4, 1), "end": at(5, 1)},
-            {"start": at(3, 10), "end": at(3, 11)}, {"start": at(4, 19)}, {"end": at(5, 10)}]
+            {"start": at(3, 10), "end": at(3, 11)}, {"start": at(4, 19)}, {"end": at(5, 10)},
+            {"start": at(5, 1), "end": at(4, 1)}, {"start": at(4, 1), "end": at(4, 1)}]  # empty
 
 
 def test_the_totals_line_reads_the_same_with_months_rolled_up(money_path):
