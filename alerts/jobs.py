@@ -157,6 +157,8 @@ JOBS: dict[str, Callable[[datetime], int]] = {
     "expiry_warnings": expiry_warnings,
     "alert_checks_catch_up": alert_checks_catch_up,
     "idempotency_keys_purge": ledger_jobs.idempotency_keys_purge,
+    "month_totals_roll": ledger_jobs.month_totals_roll,
 }
-# What the 15-minute beat runs; the purge has its own daily schedule.
-DUE_JOBS = [name for name in JOBS if name != "idempotency_keys_purge"]
+# What the 15-minute beat runs; the purge and the monthly totals' roll-up have their own daily schedules.
+DAILY_JOBS = ("idempotency_keys_purge", "month_totals_roll")
+DUE_JOBS = [name for name in JOBS if name not in DAILY_JOBS]

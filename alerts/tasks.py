@@ -13,7 +13,8 @@ from .alert_checks import check_account_alerts
 from .emails import send_alert_email
 from .webhooks import deliver_webhook
 
-__all__ = ["check_account_alerts", "deliver_webhook", "purge_idempotency_keys", "run_due_jobs", "send_alert_email"]
+__all__ = ["check_account_alerts", "deliver_webhook", "purge_idempotency_keys", "roll_up_month_totals", "run_due_jobs",
+           "send_alert_email"]
 
 
 def _instant(at: str | None):
@@ -31,3 +32,9 @@ def run_due_jobs(at: str | None = None) -> dict:
 def purge_idempotency_keys(at: str | None = None) -> dict:
     """Remove idempotency keys (and the console's one-time form tokens) older than the retention period."""
     return jobs.run_job("idempotency_keys_purge", _instant(at)).as_dict()
+
+
+@shared_task(name="alerts.tasks.roll_up_month_totals")
+def roll_up_month_totals(at: str | None = None) -> dict:
+    """Roll up every org's closed local months into the monthly totals (ledger.daytotals.roll_months)."""
+    return jobs.run_job("month_totals_roll", _instant(at)).as_dict()

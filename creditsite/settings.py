@@ -147,6 +147,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "alerts.tasks.run_due_jobs": {"queue": "jobs"},
     "alerts.tasks.purge_idempotency_keys": {"queue": "jobs"},
+    "alerts.tasks.roll_up_month_totals": {"queue": "jobs"},
     "ops.tasks.check_ledger": {"queue": "jobs"},
     "alerts.tasks.check_account_alerts": {"queue": "alerts"},
     "alerts.tasks.send_alert_email": {"queue": "alerts"},
@@ -174,6 +175,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "run-due-jobs": {"task": "alerts.tasks.run_due_jobs", "schedule": timedelta(minutes=15)},
     "purge-idempotency-keys": {"task": "alerts.tasks.purge_idempotency_keys", "schedule": crontab(minute=7, hour=3)},
+    # Before the ledger check, which compares the monthly totals with the daily ones.
+    "roll-up-month-totals": {"task": "alerts.tasks.roll_up_month_totals", "schedule": crontab(minute=17, hour=2)},
     "check-ledger": {"task": "ops.tasks.check_ledger", "schedule": crontab(minute=37, hour=4)},
 }
 CELERY_BEAT_SCHEDULE["expire-top-ups"] = {"task": "payments.tasks.expire_top_ups", "schedule": timedelta(minutes=5)}

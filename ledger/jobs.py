@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from . import services
+from . import daytotals, services
 from .console_forms import form_tokens_purge
 from .models import BalanceMode, Organization, PaymentScheme
 
@@ -42,6 +42,11 @@ def idempotency_keys_purge(at: datetime) -> int:
     """Idempotency keys of the API and one-time tokens of the console's forms, past their retention."""
     older_than = at - settings.IDEMPOTENCY_KEY_RETENTION
     return services.idempotency_keys_purge(older_than=older_than) + form_tokens_purge(older_than=older_than)
+
+
+def month_totals_roll(at: datetime) -> int:
+    """Roll up every org's closed local months (ended two days before `at`) into the monthly totals; the months."""
+    return daytotals.roll_months(at=at)
 
 
 # In the order they run: expiry before anything that reads balances, month close after holds and limits.

@@ -587,3 +587,51 @@ class AccountDayTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day} {self.kind} {self.channel}"
+
+
+class AccountMonthTotal(models.Model):
+    """Per-account totals of one closed local month (the org's timezone), rolled up from the daily totals.
+
+    The sums of AccountDayTotal's rows of the month, one row per account and dimensions, written by
+    `ledger_month_totals_roll` (ledger/sql/functions/ledger_month_totals.sql: the nightly job, and the
+    org's timezone change) for the months recorded in RolledMonth only, never by the posting path.
+    The finance totals line and the reports read whole rolled months here and the rest from the daily
+    rows (ledger/daytotals.py); `check_ledger` compares them with the daily rows. PostgreSQL only.
+    """
+
+    pk = models.CompositePrimaryKey("account_id", "month", "kind", "channel", "country", "category")
+    organization_id = models.UUIDField()
+    account_id = models.UUIDField()
+    month = models.DateField(help_text="First day of the local calendar month in the org's timezone.")
+    kind = models.CharField(max_length=12)
+    channel = models.CharField(max_length=16)
+    country = models.CharField(max_length=2)
+    category = models.CharField(max_length=32)
+    credit = MoneyField(max_digits=26, help_text="Sum of the positive postings.")
+    credit_count = models.BigIntegerField()
+    debit = MoneyField(max_digits=26, help_text="Sum of the zero and negative postings.")
+    debit_count = models.BigIntegerField()
+    quantity = models.BigIntegerField(help_text="Quantity of the postings' transactions.")
+    free_quantity = models.BigIntegerField(help_text="Quantity of those at a unit price of zero.")
+
+    class Meta:
+        indexes = [models.Index(fields=["organization_id", "month"], name="monthtotal_org_month")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.month:%Y-%m} {self.kind} {self.channel}"
+
+
+class RolledMonth(models.Model):
+    """A closed local month of an org whose totals AccountMonthTotal holds whole (the month's daily rows summed).
+
+    Written with the month's rows in one transaction; removed with them when a posting is written
+    into the month after all (a row trigger on postings older than a day, so never on the charge path)
+    or the org's timezone changes.
+    """
+
+    pk = models.CompositePrimaryKey("organization_id", "month")
+    organization_id = models.UUIDField()
+    month = models.DateField(help_text="First day of the local calendar month in the org's timezone.")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.month:%Y-%m}"

@@ -105,12 +105,14 @@ def organization_update(*, actor: Actor, organization: Organization, reason: str
 
 def _rebuild_day_totals(org: Organization) -> None:
     """The org's daily totals counted again in its new timezone (their days are local days), with its
-    accounts locked so that no charge adds to a day of the old zone meanwhile. PostgreSQL only."""
+    accounts locked so that no charge adds to a day of the old zone meanwhile, and its monthly totals
+    rolled up again from them (their months are local months). PostgreSQL only."""
     if connection.vendor != "postgresql":
         return
     list(Account.objects.select_for_update().filter(organization=org).order_by("pk").values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute("SELECT ledger_day_totals_rebuild(%s)", [org.pk])
+        cursor.execute("SELECT ledger_month_totals_rebuild(%s, now())", [org.pk])
 
 
 def _refuse_leaving_postpaid_with_debt(org: Organization) -> None:

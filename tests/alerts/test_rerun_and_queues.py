@@ -90,6 +90,7 @@ def test_lot_expiry_killed_midway_and_run_again_expires_each_lot_once():
 @pytest.mark.parametrize(("task", "queue"), [
     ("alerts.tasks.run_due_jobs", "jobs"),
     ("alerts.tasks.purge_idempotency_keys", "jobs"),
+    ("alerts.tasks.roll_up_month_totals", "jobs"),
     ("ops.tasks.check_ledger", "jobs"),
     ("approvals.tasks.expire_approval_requests", "jobs"),
     ("alerts.tasks.check_account_alerts", "alerts"),

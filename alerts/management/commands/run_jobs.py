@@ -8,7 +8,8 @@ from alerts import jobs
 
 
 class Command(BaseCommand):
-    help = "Run every scheduled job (rate cards, expiry, holds, limits, month close, warnings, purge) once, now or as of --at."
+    help = ("Run every scheduled job (rate cards, expiry, holds, limits, month close, warnings, purge, monthly "
+            "totals) once, now or as of --at.")
 
     def add_arguments(self, parser):
         parser.add_argument("--at", help="The instant to run as of, ISO-8601 (e.g. 2025-06-01T00:05:00+09:00). "
