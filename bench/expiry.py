@@ -102,6 +102,17 @@ def server_settings() -> str:
         return ", ".join(f"{name}={value}" for name, value in cursor.fetchall())
 
 
+def job_settings() -> str:
+    """What lots_expire sets in each chunk's transaction (ledger.services.expiry.chunk_settings)."""
+    from ledger.services.expiry import chunk_settings
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        compressed = chunk_settings(cursor)
+        transaction.set_rollback(True)
+    method = settings.LEDGER_EXPIRY_WAL_COMPRESSION if compressed else "off"
+    return f"per chunk: synchronous_commit=off, wal_compression={method}"
+
+
 def record(line: str, settings_label: str) -> None:
     """Keep the latest result per server configuration in bench/expiry-result.md."""
     kept = [old for old in (RESULT.read_text().splitlines() if RESULT.exists() else [])
@@ -112,6 +123,7 @@ def record(line: str, settings_label: str) -> None:
 def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     seed(accounts, lots_per_account)
     at = timezone.now()
+    load = os.getloadavg()
     started = time.perf_counter()
     expired = function(at=at)
     elapsed = time.perf_counter() - started
@@ -120,9 +132,10 @@ def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     assert again == 0, again
     total = accounts * lots_per_account
     rate = expired / elapsed
-    label = server_settings()
+    label = f"{server_settings()}; {job_settings()}"
     line = (f"{name}: {expired:,} lots on {accounts:,} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
-            f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}")
+            f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}; "
+            f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
     print(line, f"[{label}]")
     record(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
            f"--lots {lots_per_account}` [{label}]: {line}", label)
@@ -134,7 +147,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--lots", type=int, default=5, help="due lots per account")
+    parser.add_argument("--wal-compression", default=None,
+                        help="LEDGER_EXPIRY_WAL_COMPRESSION for the run ('' for none; default: the setting)")
     args = parser.parse_args()
+    if args.wal_compression is not None:
+        settings.LEDGER_EXPIRY_WAL_COMPRESSION = args.wal_compression
     if connection.vendor != "postgresql":
         sys.exit("bench/expiry.py needs PostgreSQL: set DATABASE_URL.")
     # No alert checks during the bench: they would time Redis, not the expiry.

@@ -108,7 +108,7 @@ def lots_expire(*, at: datetime | None = None, actor: Actor = SYSTEM, limit: int
 
 def _expire_chunk(ids: list, at: datetime, actor: Actor) -> int:
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        _chunk_settings(cursor)
+        chunk_settings(cursor)
         lock_account_ids(ids)
         cursor.execute(EXPIRE_DUE_LOTS_SQL, {"ids": ids, "at": at, "actor_user": actor.user_id,
                                              "actor": actor.service_label})
@@ -130,7 +130,7 @@ WHERE name = 'wal_compression' AND %(method)s = ANY(enumvals) AND has_parameter_
 """
 
 
-def _chunk_settings(cursor) -> bool:
+def chunk_settings(cursor) -> bool:
     """Settings of one chunk's transaction (SET LOCAL); True when its WAL compresses page images.
 
     The commit does not wait for its WAL to reach the disk (synchronous_commit off): a crash may lose the

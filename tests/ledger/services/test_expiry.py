@@ -45,7 +45,7 @@ def test_an_expiry_chunk_commits_without_waiting_and_compresses_its_wal_where_it
         cursor.execute("SELECT current_setting('wal_compression'), current_setting('synchronous_commit')")
         server = cursor.fetchone()
         with transaction.atomic():
-            assert expiry._chunk_settings(cursor) is applied
+            assert expiry.chunk_settings(cursor) is applied
             cursor.execute("SELECT current_setting('wal_compression'), current_setting('synchronous_commit')")
             assert cursor.fetchone() == ((method if applied else server[0]), "off")
             transaction.set_rollback(True)
