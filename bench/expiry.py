@@ -5,7 +5,9 @@ Usage: DATABASE_URL=postgres://... .venv/bin/python bench/expiry.py [--accounts 
 Works in a throw-away database (<NAME>_bench, created with the migrations and dropped at the end),
 seeds accounts with due lots straight in SQL (fast, bench only), then times
 `ledger.services.lots_expire`, checks it produced one expiry per lot and consistent balances and that
-a second run expires nothing, and prints the figures with an extrapolation to one million lots.
+a second run expires nothing, and prints the figures with an extrapolation to one million lots, the
+load average, and what the run wrote (WAL, full-page images, forced checkpoints, buffers written by the
+backends: server-wide counters, so other sessions' writes count too).
 """
 
 import argparse
@@ -113,6 +115,14 @@ def job_settings() -> str:
     return f"per chunk: synchronous_commit=off, wal_compression={method}"
 
 
+def write_counters() -> tuple:
+    """WAL bytes, full-page images, forced checkpoints and buffers written by backends so far (server-wide)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_req, b.buffers_backend "
+                       "FROM pg_stat_wal w, pg_stat_bgwriter b")
+        return tuple(int(value) for value in cursor.fetchone())
+
+
 def record(line: str, settings_label: str) -> None:
     """Keep the latest result per server configuration in bench/expiry-result.md."""
     kept = [old for old in (RESULT.read_text().splitlines() if RESULT.exists() else [])
@@ -124,9 +134,11 @@ def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     seed(accounts, lots_per_account)
     at = timezone.now()
     load = os.getloadavg()
+    before = write_counters()
     started = time.perf_counter()
     expired = function(at=at)
     elapsed = time.perf_counter() - started
+    wal, images, checkpoints, backend_writes = (after - first for first, after in zip(before, write_counters(), strict=True))
     check(accounts, lots_per_account)
     again = function(at=at + timedelta(minutes=15))
     assert again == 0, again
@@ -135,7 +147,9 @@ def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     label = f"{server_settings()}; {job_settings()}"
     line = (f"{name}: {expired:,} lots on {accounts:,} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
             f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}; "
-            f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+            f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+            f"WAL {wal / 1e9:.2f} GB ({images / max(expired, 1):.2f} page images per lot), {checkpoints} forced "
+            f"checkpoints, {backend_writes:,} buffers written by the backends (server-wide counters)")
     print(line, f"[{label}]")
     record(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
            f"--lots {lots_per_account}` [{label}]: {line}", label)
