@@ -11,7 +11,7 @@ from ledger.sqlfiles import ApplyCurrentSQL, pinned_text, statements
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0028_channel_indexes_without_blank")]
+    dependencies = [("ledger", "0029_channel_indexes_without_blank")]
 
     operations = [
         migrations.RemoveIndex(model_name="transaction", name="txn_lot"),

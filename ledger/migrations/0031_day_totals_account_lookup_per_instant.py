@@ -11,7 +11,7 @@ from ledger.sqlfiles import ApplyCurrentSQL, pinned_text, statements
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0029_txn_lot_without_expiry")]
+    dependencies = [("ledger", "0030_txn_lot_without_expiry")]
 
     operations = [
         ApplyCurrentSQL(

@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ledger", "0027_charge_batch_function")]
+    dependencies = [("ledger", "0028_month_totals")]
 
     operations = [
         migrations.RemoveIndex(model_name="transaction", name="txn_account_channel_newest"),
