@@ -5,7 +5,9 @@ Usage: DATABASE_URL=postgres://... .venv/bin/python bench/expiry.py [--accounts 
 Works in a throw-away database (<NAME>_bench, created with the migrations and dropped at the end),
 seeds accounts with due lots straight in SQL (fast, bench only), then times
 `ledger.services.lots_expire`, checks it produced one expiry per lot and consistent balances and that
-a second run expires nothing, and prints the figures with an extrapolation to one million lots.
+a second run expires nothing, and prints the figures with an extrapolation to one million lots, the
+load average, and what the run wrote (WAL, full-page images, forced checkpoints, buffers written by the
+backends: server-wide counters, so other sessions' writes count too).
 """
 
 import argparse
@@ -102,6 +104,25 @@ def server_settings() -> str:
         return ", ".join(f"{name}={value}" for name, value in cursor.fetchall())
 
 
+def job_settings() -> str:
+    """What lots_expire sets in each chunk's transaction (ledger.services.expiry.chunk_settings)."""
+    from ledger.services.expiry import chunk_settings
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        compressed = chunk_settings(cursor)
+        transaction.set_rollback(True)
+    method = settings.LEDGER_EXPIRY_WAL_COMPRESSION if compressed else "off"
+    return f"per chunk: synchronous_commit=off, wal_compression={method}"
+
+
+def write_counters() -> tuple:
+    """WAL bytes, full-page images, forced checkpoints and buffers written by backends so far (server-wide)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT w.wal_bytes, w.wal_fpi, b.checkpoints_req, b.buffers_backend "
+                       "FROM pg_stat_wal w, pg_stat_bgwriter b")
+        return tuple(int(value) for value in cursor.fetchone())
+
+
 def record(line: str, settings_label: str) -> None:
     """Keep the latest result per server configuration in bench/expiry-result.md."""
     kept = [old for old in (RESULT.read_text().splitlines() if RESULT.exists() else [])
@@ -112,17 +133,23 @@ def record(line: str, settings_label: str) -> None:
 def timed(name: str, function, accounts: int, lots_per_account: int) -> float:
     seed(accounts, lots_per_account)
     at = timezone.now()
+    load = os.getloadavg()
+    before = write_counters()
     started = time.perf_counter()
     expired = function(at=at)
     elapsed = time.perf_counter() - started
+    wal, images, checkpoints, backend_writes = (after - first for first, after in zip(before, write_counters(), strict=True))
     check(accounts, lots_per_account)
     again = function(at=at + timedelta(minutes=15))
     assert again == 0, again
     total = accounts * lots_per_account
     rate = expired / elapsed
-    label = server_settings()
+    label = f"{server_settings()}; {job_settings()}"
     line = (f"{name}: {expired:,} lots on {accounts:,} accounts in {elapsed:.2f}s = {rate:,.0f} lots/s; "
-            f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}")
+            f"1,000,000 lots (same shape) ~ {1_000_000 / rate:,.0f}s; second run expired {again}; "
+            f"load average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end; "
+            f"WAL {wal / 1e9:.2f} GB ({images / max(expired, 1):.2f} page images per lot), {checkpoints} forced "
+            f"checkpoints, {backend_writes:,} buffers written by the backends (server-wide counters)")
     print(line, f"[{label}]")
     record(f"- {time.strftime('%Y-%m-%d', time.gmtime())}, `bench/expiry.py --accounts {accounts} "
            f"--lots {lots_per_account}` [{label}]: {line}", label)
@@ -134,7 +161,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--lots", type=int, default=5, help="due lots per account")
+    parser.add_argument("--wal-compression", default=None,
+                        help="LEDGER_EXPIRY_WAL_COMPRESSION for the run ('' for none; default: the setting)")
     args = parser.parse_args()
+    if args.wal_compression is not None:
+        settings.LEDGER_EXPIRY_WAL_COMPRESSION = args.wal_compression
     if connection.vendor != "postgresql":
         sys.exit("bench/expiry.py needs PostgreSQL: set DATABASE_URL.")
     # No alert checks during the bench: they would time Redis, not the expiry.

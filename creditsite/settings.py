@@ -285,6 +285,10 @@ SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 # and reads them again after this many seconds in any case; 0: read the token row on every request.
 API_TOKEN_CACHE_SECONDS = env.int("API_TOKEN_CACHE_SECONDS", default=60)
 LEDGER_MONEY_PATH = env.str("LEDGER_MONEY_PATH", default="database")
+# Lot expiry on PostgreSQL 15+ compresses the full-page images of its own WAL with this method (SET LOCAL per
+# chunk) when its role may set wal_compression (a superuser, or GRANT SET ON PARAMETER wal_compression);
+# "" leaves the server's setting alone. See docs/jobs-and-alerts.md, "Lot expiry at scale".
+LEDGER_EXPIRY_WAL_COMPRESSION = env.str("LEDGER_EXPIRY_WAL_COMPRESSION", default="lz4")
 IDEMPOTENCY_KEY_RETENTION = timedelta(days=env.int("IDEMPOTENCY_KEY_RETENTION_DAYS", default=8))
 
 # --- Payments (buying credits): provider keys, routes, the seller on tax invoices (README, "Configuration").

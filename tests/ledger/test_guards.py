@@ -254,6 +254,28 @@ def test_rows_that_ledger_rows_refer_to_cannot_be_deleted():
     assert Account.objects.filter(pk=master.pk).exists() and CreditLot.objects.count() == 1
 
 
+def test_a_lot_whose_only_ledger_row_is_its_expiry_cannot_be_deleted():
+    """txn_lot leaves expiry entries to one_expiry_per_lot: the delete guard looks in both, by index."""
+    master = funded_account("0")
+    past = timezone.now() - timedelta(days=60)
+    lot = CreditLot.objects.create(account=master, amount=5, remaining=5, granted_at=past,
+                                   expires_at=past + timedelta(days=30), source="grant")
+    Account.objects.filter(pk=master.pk).update(balance=5)
+    assert services.lots_expire(account_ids=[master.pk]) == 1
+    assert list(Transaction.objects.filter(lot=lot).values_list("kind", flat=True)) == ["expiry"]
+    with pytest.raises(IntegrityError, match="ledger rows refer to ledger_creditlot"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("DELETE FROM ledger_creditlot WHERE id = %s", [lot.pk])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as the guard function plans
+        plans = []
+        for kind_test in ("kind <> 'expiry'", "kind = 'expiry'"):
+            cursor.execute(f"EXPLAIN SELECT FROM ledger_transaction WHERE lot_id = %s AND {kind_test}",  # noqa: S608
+                           [lot.pk])
+            plans.append(" ".join(row[0] for row in cursor.fetchall()))
+    assert "txn_lot" in plans[0] and "one_expiry_per_lot" in plans[1], plans
+
+
 def test_a_delete_waits_for_a_writer_that_refers_to_the_row_and_is_then_refused():
     """The statement check locks what it refers to (FOR KEY SHARE, as a foreign key does)."""
     master = funded_account("0")

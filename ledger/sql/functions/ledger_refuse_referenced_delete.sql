@@ -16,7 +16,9 @@ BEGIN
         referenced := EXISTS (SELECT FROM ledger_transaction WHERE account_id = OLD.id)
                       OR EXISTS (SELECT FROM ledger_posting WHERE account_id = OLD.id);
     ELSE
-        referenced := EXISTS (SELECT FROM ledger_transaction WHERE lot_id = OLD.id);
+        -- Two lookups, one per partial index: txn_lot leaves expiry out (one_expiry_per_lot has it).
+        referenced := EXISTS (SELECT FROM ledger_transaction WHERE lot_id = OLD.id AND kind <> 'expiry')
+                      OR EXISTS (SELECT FROM ledger_transaction WHERE lot_id = OLD.id AND kind = 'expiry');
     END IF;
     IF referenced THEN
         RAISE EXCEPTION 'ledger rows refer to % %: DELETE refused', TG_TABLE_NAME, OLD.id

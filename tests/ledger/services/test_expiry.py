@@ -30,3 +30,24 @@ def test_expiry_moves_remaining_to_expired_and_running_twice_changes_nothing():
     assert expiry.postings.get(system_account__isnull=False).system_account.code == "expired"
     assert refreshed(master).balance == D("5")
 
+
+
+@pytest.mark.usefixtures("postgres_only")
+@pytest.mark.parametrize(("method", "applied"), [("lz4", True), ("", False), ("no-such-method", False)])
+def test_an_expiry_chunk_commits_without_waiting_and_compresses_its_wal_where_it_may(settings, method, applied):
+    """SET LOCAL only: the chunk's own transaction, never the session's later ones (the tests run as a superuser)."""
+    from django.db import connection, transaction
+
+    from ledger.services import expiry
+
+    settings.LEDGER_EXPIRY_WAL_COMPRESSION = method
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('wal_compression'), current_setting('synchronous_commit')")
+        server = cursor.fetchone()
+        with transaction.atomic():
+            assert expiry.chunk_settings(cursor) is applied
+            cursor.execute("SELECT current_setting('wal_compression'), current_setting('synchronous_commit')")
+            assert cursor.fetchone() == ((method if applied else server[0]), "off")
+            transaction.set_rollback(True)
+        cursor.execute("SELECT current_setting('wal_compression'), current_setting('synchronous_commit')")
+        assert cursor.fetchone() == server
