@@ -4,8 +4,9 @@ The ORM compiles a queryset to SQL every time it is evaluated: for a filtered qu
 select_related that costs more Python time than PostgreSQL spends running it. A CompiledQuery builds
 its queryset once with sentinel arguments, compiles it, remembers which SQL parameters the sentinels
 became, and afterwards runs the same SQL with the real arguments, building the model instances (and
-those of its select_related, at any depth) with Model.from_db, as the ORM does. The queryset stays the
-one definition of the query; only its compilation is kept. On other databases (the SQLite default of
+those of its select_related, at any depth) with Model.from_db, its annotations set as attributes and
+every column through the converters the ORM would apply. The queryset stays the one definition of the
+query; only its compilation is kept. On other databases (the SQLite default of
 `make run`) the queryset is built and evaluated as usual.
 """
 
@@ -23,7 +24,9 @@ class _Shape:
     params: list
     slots: dict[int, str]  # parameter index -> argument name
     klass_info: dict
-    names: list[str]  # attname of each selected column
+    names: list[str | None]  # attname of each selected model column (None for an annotation)
+    annotations: dict[str, int]  # annotation name -> column index
+    converters: dict  # column index -> (the ORM's converters of that column, its expression)
 
 
 class CompiledQuery:
@@ -46,8 +49,11 @@ class CompiledQuery:
         slots = {index: by_value[str(value)] for index, value in enumerate(params) if str(value) in by_value}
         if sorted(slots.values()) != sorted(self.sentinels):
             raise RuntimeError(f"{self.build.__qualname__} did not compile to one parameter per argument")
-        names = [expression.target.attname for expression, _, _ in compiler.select]
-        return _Shape(sql=sql, params=list(params), slots=slots, klass_info=compiler.klass_info, names=names)
+        expressions = [expression for expression, _, _ in compiler.select]
+        names = [getattr(getattr(expression, "target", None), "attname", None) for expression in expressions]
+        return _Shape(sql=sql, params=list(params), slots=slots, klass_info=compiler.klass_info, names=names,
+                      annotations=dict(compiler.annotation_col_map),
+                      converters=compiler.get_converters(expressions))
 
     def __call__(self, **arguments: Any) -> list[Model]:
         if connection.vendor != "postgresql":
@@ -60,7 +66,26 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(shape.sql, params)
             rows = cursor.fetchall()
-        return [_instance(connection.alias, shape.klass_info, shape.names, row) for row in rows]
+        instances = []
+        for row in rows:
+            if shape.converters:
+                row = _converted(row, shape.converters)
+            instance = _instance(connection.alias, shape.klass_info, shape.names, row)
+            for name, index in shape.annotations.items():
+                setattr(instance, name, row[index])
+            instances.append(instance)
+        return instances
+
+
+def _converted(row: tuple, converters: dict) -> list:
+    """The row with each column through its converters (what SQLCompiler.apply_converters does)."""
+    row = list(row)
+    for index, (functions, expression) in converters.items():
+        value = row[index]
+        for function in functions:
+            value = function(value, expression, connection)
+        row[index] = value
+    return row
 
 
 def _instance(alias: str, klass_info: dict, names: list[str], row: tuple) -> Model | None:

@@ -49,6 +49,13 @@ def organizations_openable_by(user) -> QuerySet[Organization]:
     return Organization.objects.filter(admins=user)
 
 
+def organization_openable_by(user, organization: Organization) -> bool:
+    """Whether `organizations_openable_by(user)` holds this org (no query for staff and finance)."""
+    if getattr(user, "is_authenticated", False) and sees_all_organizations(user):
+        return True
+    return organizations_openable_by(user).filter(pk=organization.pk).exists()
+
+
 def _own_organization_ids(user) -> set:
     ids = set(user.administered_organizations.values_list("pk", flat=True))
     ids |= set(Account.objects.filter(owner=user).values_list("organization_id", flat=True))

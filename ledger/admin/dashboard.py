@@ -19,6 +19,7 @@ from ratecards.selectors import rate_card_current, rate_card_pending
 from .status import BalanceStatus, account_threshold
 
 LATEST_ENTRIES = 20
+RATES_SHOWN = 30  # rates of the card in force listed on the dashboard
 
 
 def admin_url(name: str, *args) -> str | None:
@@ -150,7 +151,7 @@ def rate_card_context(org: Organization, at) -> dict:
     upcoming = [{"version": item, "starts": local_time(item.effective_from, org)} for item in pending]
     if version is None:
         return {"version": None, "pending": upcoming}
-    rates = list(version.rates.all()[:30])
+    rates = list(version.rates.all()[:RATES_SHOWN + 1])  # one more than shown tells whether there are more
     return {"version": version, "since": local_time(version.effective_from, org),
-            "rates": [{"rate": item, "price": rate(item.unit_price, org.currency)} for item in rates],
-            "more": version.rates.count() > len(rates), "pending": upcoming}
+            "rates": [{"rate": item, "price": rate(item.unit_price, org.currency)} for item in rates[:RATES_SHOWN]],
+            "more": len(rates) > RATES_SHOWN, "pending": upcoming}

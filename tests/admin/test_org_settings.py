@@ -183,3 +183,17 @@ def test_the_spending_floor_input_shows_the_currency_s_minor_unit_and_keeps_fine
     Organization.objects.filter(pk=org.pk).update(spending_floor=Decimal("12.345678"))
     page = staff_client.get(change_url(org)).content.decode()
     assert re.search(r'name="spending_floor"[^>]*value="12\.345678"', page), "finer digits are never rounded away"
+
+
+@pytest.mark.parametrize(("count", "note"), [(30, False), (31, True)])
+def test_the_dashboard_lists_the_first_30_rates_and_says_when_there_are_more(staff_client, org, count, note):
+    import phonenumbers
+
+    from ratecards.services import rate_card_version_create
+
+    countries = sorted(phonenumbers.SUPPORTED_REGIONS)[:count]
+    rate_card_version_create(actor=services.SYSTEM, organization=org, rates=[
+        {"channel": "sms", "country": code, "category": None, "unit_price": "0.25"} for code in countries])
+    response = staff_client.get(change_url(org))
+    assert len(response.context["rate_card"]["rates"]) == 30
+    assert ("Only the first rates are shown." in response.content.decode()) is note

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from ledger import services
 from ledger.models import Account, available_expression, effective_limit_expression
-from ledger.selectors import organizations_for, organizations_openable_by
+from ledger.selectors import organization_openable_by, organizations_for, organizations_openable_by
 from tests.factories import SYSTEM, UserFactory, funded_account, make_org, make_subaccount
 
 pytestmark = pytest.mark.django_db
@@ -44,3 +44,8 @@ def test_org_admins_open_their_orgs_and_subaccount_users_only_see_theirs():
     assert list(organizations_openable_by(owner)) == [] and list(organizations_for(owner)) == [org]
     superuser = UserFactory(username="root", is_superuser=True)
     assert set(organizations_openable_by(superuser)) == {org, other}
+    # the one-org form (the org dashboard's) agrees with the queryset for every user and org
+    for user in (admin, owner, superuser):
+        for candidate in (org, other):
+            assert organization_openable_by(user, candidate) == organizations_openable_by(user).filter(
+                pk=candidate.pk).exists(), (user.username, candidate.name)
