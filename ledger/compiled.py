@@ -88,7 +88,7 @@ def _converted(row: tuple, converters: dict) -> list:
     return row
 
 
-def _instance(alias: str, klass_info: dict, names: list[str], row: tuple) -> Model | None:
+def _instance(alias: str, klass_info: dict, names: list[str | None], row) -> Model | None:
     """The model instance of `klass_info`'s columns in `row`, with its select_related objects attached."""
     fields = klass_info["select_fields"]
     if not fields:
