@@ -561,21 +561,11 @@ class ConsoleFormToken(models.Model):
         return f"{self.action} form {self.pk}"
 
 
-class AccountDayTotal(models.Model):
-    """Per-account totals of one local day (the org's timezone) and one kind of entry, kept by PostgreSQL.
+class EntryTotals(models.Model):
+    """What the daily and the monthly totals hold for one account, period and kind of entry (abstract)."""
 
-    Maintained in the same transaction as the postings by one statement-level trigger on the postings
-    table (ledger/sql/functions/ledger_day_totals.sql), whatever wrote them (charge function, Python
-    writer, set-based expiry and batches). Days never change once no more postings fall in them;
-    `check_ledger` compares every row with the postings. Read by the finance totals line, the org's
-    balance chart and the reports (ledger/daytotals.py). Never written from Python. On SQLite (the
-    zero-setup database of `make run`) the table stays empty and those reads sum the postings instead.
-    """
-
-    pk = models.CompositePrimaryKey("account_id", "day", "kind", "channel", "country", "category")
     organization_id = models.UUIDField()
     account_id = models.UUIDField()
-    day = models.DateField(help_text="Local calendar day in the org's timezone when the postings were written.")
     kind = models.CharField(max_length=12)
     channel = models.CharField(max_length=16)
     country = models.CharField(max_length=2)
@@ -588,13 +578,31 @@ class AccountDayTotal(models.Model):
     free_quantity = models.BigIntegerField(help_text="Quantity of those at a unit price of zero.")
 
     class Meta:
+        abstract = True
+
+
+class AccountDayTotal(EntryTotals):
+    """Per-account totals of one local day (the org's timezone) and one kind of entry, kept by PostgreSQL.
+
+    Maintained in the same transaction as the postings by one statement-level trigger on the postings
+    table (ledger/sql/functions/ledger_day_totals.sql), whatever wrote them (charge function, Python
+    writer, set-based expiry and batches). Days never change once no more postings fall in them;
+    `check_ledger` compares every row with the postings. Read by the finance totals line, the org's
+    balance chart and the reports (ledger/daytotals.py). Never written from Python. On SQLite (the
+    zero-setup database of `make run`) the table stays empty and those reads sum the postings instead.
+    """
+
+    pk = models.CompositePrimaryKey("account_id", "day", "kind", "channel", "country", "category")
+    day = models.DateField(help_text="Local calendar day in the org's timezone when the postings were written.")
+
+    class Meta:
         indexes = [models.Index(fields=["organization_id", "day"], name="daytotal_org_day")]
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.day} {self.kind} {self.channel}"
 
 
-class AccountMonthTotal(models.Model):
+class AccountMonthTotal(EntryTotals):
     """Per-account totals of one closed local month (the org's timezone), rolled up from the daily totals.
 
     The sums of AccountDayTotal's rows of the month, one row per account and dimensions, written by
@@ -605,19 +613,7 @@ class AccountMonthTotal(models.Model):
     """
 
     pk = models.CompositePrimaryKey("account_id", "month", "kind", "channel", "country", "category")
-    organization_id = models.UUIDField()
-    account_id = models.UUIDField()
     month = models.DateField(help_text="First day of the local calendar month in the org's timezone.")
-    kind = models.CharField(max_length=12)
-    channel = models.CharField(max_length=16)
-    country = models.CharField(max_length=2)
-    category = models.CharField(max_length=32)
-    credit = MoneyField(max_digits=26, help_text="Sum of the positive postings.")
-    credit_count = models.BigIntegerField()
-    debit = MoneyField(max_digits=26, help_text="Sum of the zero and negative postings.")
-    debit_count = models.BigIntegerField()
-    quantity = models.BigIntegerField(help_text="Quantity of the postings' transactions.")
-    free_quantity = models.BigIntegerField(help_text="Quantity of those at a unit price of zero.")
 
     class Meta:
         indexes = [models.Index(fields=["organization_id", "month"], name="monthtotal_org_month")]
