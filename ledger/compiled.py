@@ -10,12 +10,18 @@ query; only its compilation is kept. On other databases (the SQLite default of
 `make run`) the queryset is built and evaluated as usual.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Model, QuerySet
+
+# Sentinels for the usual arguments (any value works that no query holds as a constant parameter).
+SENTINEL_UUID = uuid.UUID(int=0x0A7)
+SENTINEL_INSTANT = datetime(2000, 1, 2, 3, 4, 5, 6789, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

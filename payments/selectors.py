@@ -3,6 +3,7 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from ledger.compiled import SENTINEL_INSTANT, SENTINEL_UUID, CompiledQuery
 from ledger.models import Account, BalanceMode, Organization
 from ledger.selectors import accounts_for, is_org_admin_of, organizations_for, sees_all_organizations
 
@@ -61,13 +62,24 @@ def payments_for(user) -> QuerySet[Payment]:
     return Payment.objects.filter(organization__admins=user)
 
 
+def pending_in(organization_id, at) -> QuerySet[TopUp]:
+    """An org's top-ups still pending at `at` (not yet expired)."""
+    return TopUp.objects.filter(organization_id=organization_id, status=TopUpStatus.PENDING, expires_at__gt=at)
+
+
+# Asked on every page of an org, where the answer is nearly always "none": compiled once per process.
+_ANY_PENDING_IN = CompiledQuery(lambda organization_id, at: pending_in(organization_id, at).only("pk")[:1],
+                                organization_id=SENTINEL_UUID, at=SENTINEL_INSTANT)
+
+
 def pending_top_ups(user, organization: Organization | None = None) -> list[TopUp]:
     """Pending, unexpired top-ups the user could complete or cancel (in one org, or in every org of theirs)."""
-    queryset = TopUp.objects.filter(status=TopUpStatus.PENDING, expires_at__gt=timezone.now())
+    now = timezone.now()
+    queryset = TopUp.objects.filter(status=TopUpStatus.PENDING, expires_at__gt=now)
     if organization is not None:
-        queryset = queryset.filter(organization=organization)
-        if not queryset.exists():  # the usual case on every page of an org: one cheap query, not the scoped join
+        if not _ANY_PENDING_IN(organization_id=organization.pk, at=now):  # the usual case: not the scoped join
             return []
+        queryset = pending_in(organization.pk, now)
     elif sees_all_organizations(user):
         return []  # staff see an org's pending payments on that org's pages, not on every page
     queryset = queryset.filter(pk__in=top_ups_for(user).values("pk"))

@@ -2,32 +2,39 @@
 
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from ledger.models import Organization
 
 from .models import Rate, RateCardVersion, VersionStatus, channel_list  # noqa: F401 - channel_list re-exported
 
-
-def _with_rates(queryset):
-    return queryset.select_related("created_by").prefetch_related(
-        Prefetch("rates", queryset=Rate.objects.order_by("channel", "country", "category")))
+RATE_ORDER = ("channel", "country", "category")
 
 
-def rate_card_current(organization: Organization, at: datetime | None = None) -> RateCardVersion | None:
-    """The version in force at `at` (now by default), with its rates prefetched, or None."""
+def _with_rates(queryset, rates: bool = True):
+    """The versions with their creator, and their rates (in RATE_ORDER) unless `rates` is False."""
+    queryset = queryset.select_related("created_by")
+    return queryset.prefetch_related(Prefetch("rates", queryset=Rate.objects.order_by(*RATE_ORDER))) if rates else queryset
+
+
+def rate_card_current(organization: Organization, at: datetime | None = None,
+                      rates: bool = True) -> RateCardVersion | None:
+    """The version in force at `at` (now by default), with its rates prefetched (unless `rates` is False), or None."""
     at = at or timezone.now()
-    return _with_rates(RateCardVersion.objects.filter(organization=organization).in_force(at)).first()
+    return _with_rates(RateCardVersion.objects.filter(organization=organization).in_force(at), rates).first()
 
 
-def rate_card_pending(organization: Organization, at: datetime | None = None) -> list[RateCardVersion]:
-    """Versions that start after `at` (not cancelled), soonest first, with their rates."""
-    at = at or timezone.now()
-    return list(_with_rates(
-        RateCardVersion.objects.filter(organization=organization, effective_from__gt=at)
-        .exclude(status=VersionStatus.CANCELLED).order_by("effective_from", "number")
-    ))
+def versions_pending(organization_id, at: datetime) -> QuerySet[RateCardVersion]:
+    """An org's versions that start after `at` (not cancelled), soonest first."""
+    return (RateCardVersion.objects.filter(organization_id=organization_id, effective_from__gt=at)
+            .exclude(status=VersionStatus.CANCELLED).order_by("effective_from", "number"))
+
+
+def rate_card_pending(organization: Organization, at: datetime | None = None,
+                      rates: bool = True) -> list[RateCardVersion]:
+    """Versions that start after `at` (not cancelled), soonest first, with their rates (unless `rates` is False)."""
+    return list(_with_rates(versions_pending(organization.pk, at or timezone.now()), rates))
 
 
 def rate_key(rate: Rate) -> tuple[str, str, str]:

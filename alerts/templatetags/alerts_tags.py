@@ -9,11 +9,11 @@ register = template.Library()
 
 
 @register.simple_tag
-def org_banners(organization, limit: int = 10) -> list:
+def org_banners(organization) -> list:
     """Open notices whose condition still holds, with today's figures (alerts.selectors.live_banners)."""
     if organization is None or getattr(organization, "pk", None) is None:
         return []
-    return live_banners(organization, limit=limit)
+    return live_banners(organization)
 
 
 @register.simple_tag

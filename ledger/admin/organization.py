@@ -84,10 +84,12 @@ def with_master_balances(queryset):
     ).annotate(m_status=status_expression())
 
 
-# The org of a dashboard or panel request with its master balances: the annotated query costs more Python to
-# build and compile than PostgreSQL spends running it, so its SQL is compiled once per process.
+# The org of a dashboard or panel request with its master balances and its alert settings (thresholds): the
+# annotated query costs more Python to build and compile than PostgreSQL spends running it, so its SQL is
+# compiled once per process.
 ORGANIZATION_WITH_MASTER_BALANCES = CompiledQuery(
-    lambda organization_id: with_master_balances(Organization.objects.filter(pk=organization_id)),
+    lambda organization_id: with_master_balances(Organization.objects.filter(pk=organization_id))
+    .select_related("alert_settings"),
     organization_id=uuid.UUID(int=0x0A6))
 
 

@@ -22,6 +22,7 @@ from ledger.selectors import (
     TRANSFER_IN,
     TRANSFER_OUT,
     accounts_for,
+    organization_openable_by,
     organizations_openable_by,
     postings_of_kind,
 )
@@ -46,8 +47,7 @@ def can_view_organization_ledger(user, organization: Organization) -> bool:
     if not hasattr(user, "_credit_viewable_orgs"):
         user._credit_viewable_orgs = {}
     if organization.pk not in user._credit_viewable_orgs:
-        user._credit_viewable_orgs[organization.pk] = organizations_openable_by(user).filter(
-            pk=organization.pk).exists()
+        user._credit_viewable_orgs[organization.pk] = organization_openable_by(user, organization)
     return user._credit_viewable_orgs[organization.pk]
 
 

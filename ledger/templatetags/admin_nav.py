@@ -3,7 +3,7 @@
 Django's admin/app_list.html renders each model through a dozen template nodes and encodes the request
 path three times per model: about 6 ms of every console page with this project's 30-odd models, an
 eighth of the org dashboard. `app_list` writes the same HTML (templates/admin/app_list.html calls it);
-tests/site/test_app_list.py compares it with Django's own template for several users and pages.
+tests/admin/test_app_list.py compares it with Django's own template for several users and pages.
 """
 
 from urllib.parse import quote

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from ledger import services
+from ratecards.services import rate_card_version_create
 from tests.factories import make_org
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +115,32 @@ def test_dashboard_shows_breakdown_accounts_lots_and_ledger(staff_client, org):
     assert 'id="rate-card"' in html
     for slug in ("add-credits", "remove-credits", "credit-limit", "transfer", "credit-management"):
         assert f'data-action="{slug}"' in html
+
+
+def test_dashboard_counts_active_holds_of_every_account_and_links_each_row(staff_client, org, other_org):
+    marketing = org.accounts.get(name="Marketing")
+    services.transfer_create(actor=services.SYSTEM, from_account=org.master_account, to_account=marketing, amount="50")
+    for account, amount in ((org.master_account, "10"), (org.master_account, "20"), (marketing, "5")):
+        services.hold_create(actor=services.SYSTEM, account=account, amount=amount, reference=f"c-{amount}")
+    released = services.hold_create(actor=services.SYSTEM, account=marketing, amount="1", reference="gone")
+    services.hold_release(actor=services.SYSTEM, hold=released)
+    services.hold_create(actor=services.SYSTEM, account=other_org.master_account, amount="7", reference="not this org")
+    response = staff_client.get(change_url(org))
+    assert response.context["active_holds"] == 3
+    assert "3 active holds" in response.content.decode()
+    for row in response.context["account_rows"]:
+        assert row["url"] == reverse("admin:ledger_account_change", args=[row["account"].pk])
+    for row in response.context["entry_rows"]:
+        assert row["url"] == reverse("admin:ledger_transaction_change", args=[row["posting"].transaction_id])
+
+
+def test_dashboard_shows_the_rate_card_in_force_and_the_next_one(staff_client, org):
+    rates = [{"channel": "sms", "country": code, "unit_price": "0.01"} for code in ("IN", "US", "GB")]
+    rate_card_version_create(actor=services.SYSTEM, organization=org, rates=rates)
+    later = rate_card_version_create(actor=services.SYSTEM, organization=org, rates=rates[:1])
+    card = staff_client.get(change_url(org)).context["rate_card"]
+    assert card["version"].number == 1 and [row["rate"].country for row in card["rates"]] == ["GB", "IN", "US"]
+    assert [item["version"].pk for item in card["pending"]] == [later.pk] and card["more"] is False
 
 
 def test_dashboard_empty_states(staff_client):

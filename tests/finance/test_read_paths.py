@@ -10,7 +10,7 @@ from django.db import connection
 from django.urls import reverse
 
 from ledger import daytotals, services
-from ledger.admin.dashboard import latest_posting_ids
+from ledger.admin.dashboard import LATEST_POSTINGS
 from ledger.api import serializers as s
 from ledger.finance import charts
 from ledger.finance import csv as finance_csv
@@ -118,9 +118,11 @@ def test_dashboard_latest_entries_merge_every_account(money_path, monkeypatch):
     services.credits_grant(actor=SYSTEM, account=other, amount="1", expires_in="never", at=SAME + timedelta(hours=1))
     newest = list(Posting.objects.filter(account__organization=org).order_by("-created_at", "-id")
                   .values_list("id", flat=True)[:20])
-    assert latest_posting_ids(org) == newest
+    shown = LATEST_POSTINGS(organization_id=org.pk)
+    assert [posting.pk for posting in shown] == newest
+    assert shown[0].transaction.kind and shown[0].account.organization_id == org.pk  # read with the postings
     monkeypatch.setattr(connection, "vendor", "sqlite")  # make run's database: no LATERAL, the plain query
-    assert latest_posting_ids(org) == newest
+    assert [posting.pk for posting in LATEST_POSTINGS(organization_id=org.pk)] == newest
 
 
 def test_balance_chart_from_totals_equals_chart_from_postings(money_path, monkeypatch):

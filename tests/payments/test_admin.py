@@ -1,7 +1,7 @@
 """The purchase screens, pending banners, confirmation, receipts and finance's records in the admin."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -243,3 +243,15 @@ def test_a_record_payment_form_records_once_whatever_back_and_resubmit_do(client
     resent = client.post(top_up_url, {**form, "reference": "UTR10"}, follow=True)
     assert "Already recorded" in resent.content.decode() and Payment.objects.filter(top_up=top_up).count() == 1
     assert Transaction.objects.filter(kind="payment").count() == 1
+
+
+def test_a_pending_top_up_is_a_banner_on_its_org_pages_until_it_expires(admin_client, org, usd_org, buyer, monkeypatch):
+    org_page = reverse("admin:ledger_organization_change", args=[org.pk])
+    assert "pending-payment-banner" not in admin_client.get(org_page).content.decode()
+    top_up = start_top_up(org.master_account, "500", actor=buyer)
+    start_top_up(usd_org.master_account, "20", actor=ledger.SYSTEM)  # another org's: not shown here
+    html = admin_client.get(org_page).content.decode()
+    assert html.count('class="pending-payment-banner"') == 1 and f'data-top-up="{top_up.pk}"' in html
+    later = top_up.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr("payments.selectors.timezone.now", lambda: later)  # past its 24 hours
+    assert "pending-payment-banner" not in admin_client.get(org_page).content.decode()
