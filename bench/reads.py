@@ -8,7 +8,8 @@ seeded with the same size). Seeds straight in SQL with generate_series (fast, be
 guard triggers off while seeding): a hot org whose master account has 40% of the entries and 9
 subaccounts 5%, a 100-account org 10%, and 900 one-account orgs the rest, spread over the last 365
 days (every transaction a customer posting and a system posting: `--postings` counts both); then rolls up
-the closed months into the monthly totals, as the nightly job does (every run: nothing once done). Then times,
+the closed months into the monthly totals, as the nightly job does (every run: nothing once done), and gives
+the hot and the 100-account org a rate card in force (about 750 rates) and a pending edit. Then times,
 medians of `--runs` runs after one warm-up, through the Django test client (views, templates and all):
 the admin org dashboard (the page, each of its three panels the page fetches after it, and the page with
 the panels in place), the finance ledger page (hot account, hot org, one month, the 100-account org),
@@ -192,6 +193,29 @@ def export(client, url: str, **extra) -> dict:
             "rss": peak_rss_mb() - before}
 
 
+def ensure_rate_cards(*organization_ids) -> None:
+    """Give each org what a real one has: a rate card in force (SMS in every country, email, WhatsApp per
+    category in 30 countries: about 750 rates) and an edit pending for the next day. Added once, kept."""
+    from ledger.models import Organization
+    from ledger.services import SYSTEM
+    from ratecards.countries import countries
+    from ratecards.models import CHANNEL_CATEGORIES, RateCardVersion
+    from ratecards.services import rate_card_version_create
+
+    codes = list(countries())
+    rates = [{"channel": "sms", "country": code, "unit_price": f"0.{100 + index:04d}"} for index, code in enumerate(codes)]
+    rates.append({"channel": "email", "country": "", "unit_price": "0.0100"})
+    rates += [{"channel": "whatsapp", "country": code, "category": category, "unit_price": "0.5000"}
+              for code in codes[:30] for category in sorted(CHANNEL_CATEGORIES["whatsapp"])]
+    for organization_id in organization_ids:
+        if RateCardVersion.objects.filter(organization_id=organization_id).exists():
+            continue
+        organization = Organization.objects.get(pk=organization_id)
+        rate_card_version_create(actor=SYSTEM, organization=organization, rates=rates, note="bench: in force")
+        edited = [{**rate, "unit_price": "0.2000"} if rate["channel"] == "sms" else rate for rate in rates]
+        rate_card_version_create(actor=SYSTEM, organization=organization, rates=edited, note="bench: pending")
+
+
 def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str]]:
     from django.contrib.auth import get_user_model
     from django.db import connection
@@ -205,6 +229,7 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
         cursor.execute("SELECT key, value FROM bench_seed")
         seeded = dict(cursor.fetchall())
     hot_org, hot_account, wide_org = seeded["hot_org"], seeded["hot_account"], seeded["wide_org"]
+    ensure_rate_cards(hot_org, wide_org)
     User = get_user_model()
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser("bench", "b@example.com", "x")
     client = Client()
