@@ -43,7 +43,7 @@ def fieldset(context, fieldset) -> str:
     for line in fieldset:
         parts.append(_line(line))
     parts.append(f'{"</details>" if collapsible else ""}</fieldset>')
-    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped, or safe as the template has it
+    return mark_safe("\n".join(parts))  # noqa: S308 - every value above is escaped, or safe as the template has it
 
 
 def _line(line) -> str:
@@ -72,7 +72,8 @@ def _line(line) -> str:
             classes += " checkbox-row"
         parts.append(f'<div class="{classes}">')
         if field.is_checkbox:
-            parts.append(f'<div class="checkbox">{esc(field.field)}{"" if is_fieldset else esc(field.label_tag())}</div>')
+            label = "" if is_fieldset else esc(field.label_tag())
+            parts.append(f'<div class="checkbox">\n{esc(field.field)}\n{label}\n</div>')
         elif not is_fieldset:
             parts.append(esc(field.label_tag()))
         if help_text:
@@ -86,4 +87,4 @@ def _line(line) -> str:
             parts.append(f'<div class="readonly">{esc(field.contents())}</div>' if field.is_readonly else esc(field.field))
         parts.append("</div></fieldset>" if is_fieldset else "</div>")
     parts.append("</div>")
-    return "".join(parts)
+    return "\n".join(parts)  # whitespace between tags as the template has it: a space between inline elements
