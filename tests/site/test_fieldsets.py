@@ -114,4 +114,7 @@ def test_every_kind_of_field_and_line_renders_as_djangos_template_does(world, da
         for include in ({}, {"heading_level": 3, "prefix": "p&q", "id_prefix": 1, "id_suffix": 2}):
             ours, django = both(fieldset, request=request, **include)
             assert ours == django
+            raw = engines["django"].get_template("admin/includes/fieldset.html").render(
+                {"fieldset": fieldset, **include}, request)
+            assert re.search(r'type="checkbox"[^>]*>\s+<label', raw)  # a space between a checkbox and its label
             assert "<legend" in ours and "checkbox-row" in ours and "fieldBox field-secret hidden" in ours
