@@ -95,12 +95,6 @@ def burn_per_day(account: Account, at: datetime) -> Decimal:
     return total / BURN_WINDOW.days
 
 
-def open_notifications(organization: Organization, limit: int = 10) -> list[Notification]:
-    """Notices not yet dismissed, newest first: the banners of the org page."""
-    return list(Notification.objects.filter(organization=organization, dismissed_at__isnull=True)
-                .select_related("account")[:limit])
-
-
 def notifications_for(user) -> QuerySet[Notification]:
     return Notification.objects.filter(organization__in=organizations_for(user))
 

@@ -12,17 +12,15 @@ from .models import Rate, RateCardVersion, VersionStatus, channel_list  # noqa: 
 RATE_ORDER = ("channel", "country", "category")
 
 
-def _with_rates(queryset, rates: bool = True):
-    """The versions with their creator, and their rates (in RATE_ORDER) unless `rates` is False."""
-    queryset = queryset.select_related("created_by")
-    return queryset.prefetch_related(Prefetch("rates", queryset=Rate.objects.order_by(*RATE_ORDER))) if rates else queryset
+def _with_rates(queryset):
+    return queryset.select_related("created_by").prefetch_related(
+        Prefetch("rates", queryset=Rate.objects.order_by(*RATE_ORDER)))
 
 
-def rate_card_current(organization: Organization, at: datetime | None = None,
-                      rates: bool = True) -> RateCardVersion | None:
-    """The version in force at `at` (now by default), with its rates prefetched (unless `rates` is False), or None."""
+def rate_card_current(organization: Organization, at: datetime | None = None) -> RateCardVersion | None:
+    """The version in force at `at` (now by default), with its rates prefetched, or None."""
     at = at or timezone.now()
-    return _with_rates(RateCardVersion.objects.filter(organization=organization).in_force(at), rates).first()
+    return _with_rates(RateCardVersion.objects.filter(organization=organization).in_force(at)).first()
 
 
 def versions_pending(organization_id, at: datetime) -> QuerySet[RateCardVersion]:
@@ -31,10 +29,9 @@ def versions_pending(organization_id, at: datetime) -> QuerySet[RateCardVersion]
             .exclude(status=VersionStatus.CANCELLED).order_by("effective_from", "number"))
 
 
-def rate_card_pending(organization: Organization, at: datetime | None = None,
-                      rates: bool = True) -> list[RateCardVersion]:
-    """Versions that start after `at` (not cancelled), soonest first, with their rates (unless `rates` is False)."""
-    return list(_with_rates(versions_pending(organization.pk, at or timezone.now()), rates))
+def rate_card_pending(organization: Organization, at: datetime | None = None) -> list[RateCardVersion]:
+    """Versions that start after `at` (not cancelled), soonest first, with their rates."""
+    return list(_with_rates(versions_pending(organization.pk, at or timezone.now())))
 
 
 def rate_key(rate: Rate) -> tuple[str, str, str]:

@@ -5,7 +5,7 @@ a checkbox, read-only, a group of inputs, alone on its line, with errors, with h
 before its widget is drawn, a sixth of the org dashboard with its settings form. `fieldset` writes the same
 HTML (templates/admin/includes/fieldset.html calls it) from the same objects: the labels, widgets, errors and
 read-only contents still come from Django's admin helpers; only the template's own decisions are made here.
-tests/admin/test_fieldsets.py compares it with Django's template for every admin form of the project, with
+tests/site/test_fieldsets.py compares it with Django's template for every admin form of the project, with
 errors, read-only fields, inlines and every kind of field.
 """
 
