@@ -62,25 +62,24 @@ def payments_for(user) -> QuerySet[Payment]:
     return Payment.objects.filter(organization__admins=user)
 
 
-def pending_in(organization_id, at) -> QuerySet[TopUp]:
-    """An org's top-ups still pending at `at` (not yet expired)."""
-    return TopUp.objects.filter(organization_id=organization_id, status=TopUpStatus.PENDING, expires_at__gt=at)
+def pending_at(at, organization_id=None) -> QuerySet[TopUp]:
+    """Top-ups still pending at `at` (not yet expired): of one org, or of every org."""
+    queryset = TopUp.objects.filter(status=TopUpStatus.PENDING, expires_at__gt=at)
+    return queryset if organization_id is None else queryset.filter(organization_id=organization_id)
 
 
 # Asked on every page of an org, where the answer is nearly always "none": compiled once per process.
-_ANY_PENDING_IN = CompiledQuery(lambda organization_id, at: pending_in(organization_id, at).only("pk")[:1],
+_ANY_PENDING_IN = CompiledQuery(lambda organization_id, at: pending_at(at, organization_id).only("pk")[:1],
                                 organization_id=SENTINEL_UUID, at=SENTINEL_INSTANT)
 
 
 def pending_top_ups(user, organization: Organization | None = None) -> list[TopUp]:
     """Pending, unexpired top-ups the user could complete or cancel (in one org, or in every org of theirs)."""
     now = timezone.now()
-    queryset = TopUp.objects.filter(status=TopUpStatus.PENDING, expires_at__gt=now)
-    if organization is not None:
-        if not _ANY_PENDING_IN(organization_id=organization.pk, at=now):  # the usual case: not the scoped join
-            return []
-        queryset = pending_in(organization.pk, now)
-    elif sees_all_organizations(user):
+    if organization is not None and not _ANY_PENDING_IN(organization_id=organization.pk, at=now):
+        return []  # the usual case on every page of an org: one cheap query, not the scoped join
+    queryset = pending_at(now, organization.pk if organization is not None else None)
+    if organization is None and sees_all_organizations(user):
         return []  # staff see an org's pending payments on that org's pages, not on every page
     queryset = queryset.filter(pk__in=top_ups_for(user).values("pk"))
     rows = queryset.select_related("organization", "account__organization").order_by("created_at")[:10]

@@ -7,16 +7,15 @@ ledger.pricing (registered in RatecardsConfig.ready).
 Fallback order: (country, category) -> (country, any) -> (default, category) -> (default, any).
 """
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
 from django.db.models import Q, QuerySet, Subquery
 from django.utils import timezone
 
-from ledger.compiled import CompiledQuery
+from ledger.compiled import SENTINEL_INSTANT, SENTINEL_UUID, CompiledQuery
 from ledger.errors import InvalidOperation, NoRate
 from ledger.models import Organization
 
@@ -122,9 +121,8 @@ def candidate_rates_queryset(organization_id, at: datetime, channel: str, countr
 
 # candidate_rates_queryset compiled once per process (the ORM would compile it again on every charge).
 _CANDIDATE_RATES = CompiledQuery(
-    candidate_rates_queryset, organization_id=uuid.UUID(int=0xC0FFEE),
-    at=datetime(2999, 12, 31, 23, 59, 59, 999999, UTC), channel="@channel@", country="@country@",
-    category="@category@")
+    candidate_rates_queryset, organization_id=SENTINEL_UUID, at=SENTINEL_INSTANT,
+    channel="@channel@", country="@country@", category="@category@")
 
 
 def _candidate_rates(organization_id, at: datetime, channel: str, country: str, category: str) -> list[Rate]:

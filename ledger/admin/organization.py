@@ -24,7 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from approvals import admin as approvals_admin
 from approvals.models import ApprovalRequest
 from ledger import console_forms, services
-from ledger.compiled import CompiledQuery
+from ledger.compiled import SENTINEL_UUID, CompiledQuery
 from ledger.errors import LedgerError
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.forms import (
@@ -90,7 +90,7 @@ def with_master_balances(queryset):
 ORGANIZATION_WITH_MASTER_BALANCES = CompiledQuery(
     lambda organization_id: with_master_balances(Organization.objects.filter(pk=organization_id))
     .select_related("alert_settings"),
-    organization_id=uuid.UUID(int=0x0A6))
+    organization_id=SENTINEL_UUID)
 
 
 class BalanceStatusFilter(admin.SimpleListFilter):

@@ -20,7 +20,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from ledger import services
-from ledger.compiled import CompiledQuery
+from ledger.compiled import SENTINEL_UUID, CompiledQuery
 from ledger.finance.csv import (
     actor_cell,
     amount_cell,
@@ -108,10 +108,10 @@ def _uuid(value, what: str):
 # The account lookup of every money request by a service token, compiled once (ledger.compiled): the
 # same querysets as visible_accounts builds for a token for all orgs and for a token's listed orgs.
 _ACCOUNT = CompiledQuery(lambda account_id: Account.objects.select_related("organization").filter(pk=account_id),
-                         account_id=uuid.UUID(int=0xACC0))
+                         account_id=SENTINEL_UUID)
 _TOKEN_ACCOUNT = CompiledQuery(
     lambda account_id, token_id: token_accounts(token_id).select_related("organization").filter(pk=account_id),
-    account_id=uuid.UUID(int=0xACC0), token_id=-0xACC0)
+    account_id=SENTINEL_UUID, token_id=-0xACC0)
 
 
 def get_account(request, pk, *, what: str = "account") -> Account:
