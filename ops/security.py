@@ -47,6 +47,12 @@ class CreditsAdminSite(AdminSite):
             return request.user.is_verified()
         return allowed
 
+    def autocomplete_view(self, request):
+        """Django's autocomplete, also for whoever may edit the field (ledger.admin.scoping)."""
+        from ledger.admin.scoping import FieldChoicesAutocompleteView  # the admin modules import this site
+
+        return FieldChoicesAutocompleteView.as_view(admin_site=self)(request)
+
     def get_app_list(self, request, app_label=None):
         """Django's app list (all apps, or one app's page), kept per permission set; each caller gets its own copy."""
         if app_label is not None:

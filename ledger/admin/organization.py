@@ -240,7 +240,7 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
     search_fields = ["name"]
     search_help_text = "Name (any part), exact UUID or exact wallet ID (W-…)."
     readonly_fields = ["id", "wallet_id", "created_at"]
-    filter_horizontal = ["admins"]
+    autocomplete_fields = ["admins"]  # searched 20 at a time: a select would list every user of the installation
     list_per_page = 50
 
     # --- scoping and permissions ------------------------------------------------------------
@@ -255,6 +255,10 @@ class OrganizationAdmin(SimpleHistoryAdmin, ServiceSavingAdmin):
         """change_organization, or change_individual_credits (org admins: those settings only, see below)."""
         return super().has_change_permission(request, obj) or (
             obj is not None and self.can(request, "change_individual_credits"))
+
+    def get_autocomplete_fields(self, request):
+        """The admins picker where the user may change it (platform staff); for others the field is read-only."""
+        return super().get_autocomplete_fields(request) if self.can(request, "change_organization") else []
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -3,11 +3,14 @@
 The rule lives in `choices_for`: the objects of a model a user may pick or filter by are those the
 model's own admin lists to that user (its `get_queryset`), as Django's autocomplete already does.
 `ScopedChoicesAdmin` applies it to every foreign-key and many-to-many form field and list filter
-of a model admin; every model admin of the console uses it.
+of a model admin; every model admin of the console uses it. `FieldChoicesAutocompleteView` lets whoever
+may edit an autocomplete field search its choices (Django asks for the view permission of the related
+model: platform staff pick org admins without the user admin's pages).
 """
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, reverse_field_path
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db.models import QuerySet
 
 from ledger.selectors import sees_all_organizations
@@ -88,3 +91,21 @@ class ScopedChoicesAdmin(admin.ModelAdmin):
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("queryset", choices_for(request, db_field.related_model, self.admin_site))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class FieldChoicesAutocompleteView(AutocompleteJsonView):
+    """Django's autocomplete, also open to a user who may edit the field it serves.
+
+    Django answers only users who may view the related model (for the org admins picker: `auth.view_user`,
+    which platform staff do not hold). A user who may change or add objects of the field's model, on an
+    admin that offers this field as an autocomplete to them, may search its choices too: those are what a
+    select would list them in full (`choices_for`: the related admin's queryset for that user), now 20 a page.
+    """
+
+    def has_perm(self, request, obj=None):
+        if super().has_perm(request, obj):
+            return True
+        source_admin = self.admin_site._registry.get(self.source_field.model)
+        if source_admin is None or self.source_field.name not in source_admin.get_autocomplete_fields(request):
+            return False
+        return source_admin.has_change_permission(request) or source_admin.has_add_permission(request)

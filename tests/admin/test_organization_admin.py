@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from ledger import services
 from ratecards.services import rate_card_version_create
-from tests.factories import make_org
+from tests.factories import UserFactory, make_org
 
 pytestmark = pytest.mark.django_db
 
@@ -248,3 +248,60 @@ def test_org_admins_see_the_spending_policy_but_cannot_change_it(org_admin_clien
                                             "spending_policy": "stop_when_depleted"})
     org.refresh_from_db()
     assert org.spending_policy == "promotional_must_fit"
+
+
+AUTOCOMPLETE = "admin:autocomplete"
+
+
+def admins_search(client, term="", page=1, model_name="organization", field_name="admins"):
+    return client.get(reverse(AUTOCOMPLETE), {"app_label": "ledger", "model_name": model_name,
+                                              "field_name": field_name, "term": term, "page": page})
+
+
+def test_the_admins_picker_lists_only_the_org_s_admins_and_searches_the_rest(staff_client, staff_user, org):
+    """A select listed every user of the installation on every org page; the autocomplete lists the chosen."""
+    chosen = UserFactory(username="chosen-admin")
+    org.admins.add(chosen)
+    for n in range(25):
+        UserFactory(username=f"picker-{n:02}", email=f"picker{n}@example.com")
+    html = staff_client.get(change_url(org)).content.decode()
+    picker = re.search(r'<select[^>]*name="admins"[^>]*>(.*?)</select>', html, re.S)
+    assert "admin-autocomplete" in picker.group(0)
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", picker.group(1)) == ["chosen-admin"]
+
+    # platform staff hold no auth.view_user: they search the picker's choices, 20 a page
+    assert not staff_user.has_perm("auth.view_user")
+    first = admins_search(staff_client, "picker-").json()
+    assert [r["text"] for r in first["results"]] == [f"picker-{n:02}" for n in range(20)]
+    assert first["pagination"] == {"more": True}
+    second = admins_search(staff_client, "picker-", page=2).json()
+    assert len(second["results"]) == 5 and second["pagination"] == {"more": False}
+    assert [r["text"] for r in admins_search(staff_client, "picker7@").json()["results"]] == ["picker-07"]
+
+
+def test_staff_save_an_admin_picked_from_the_search(staff_client, org):
+    picked = UserFactory(username="picked")
+    data = {"name": org.name, "timezone": org.timezone, "payment_scheme": org.payment_scheme,
+            "purchase_expires_in": org.purchase_expires_in, "spending_policy": org.spending_policy,
+            "spending_floor": org.spending_floor, "admins": [picked.pk], "reason": "new admin"}
+    page = staff_client.get(change_url(org))
+    form = page.context["adminform"].form
+    for name in form.fields:
+        if name not in data and name in form.initial:
+            data[name] = form.initial[name]
+    data = {k: v for k, v in data.items() if v is not None}
+    response = staff_client.post(change_url(org), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert list(org.admins.values_list("username", flat=True)) == ["picked"]
+
+
+@pytest.mark.parametrize("who", ["finance_client", "org_admin_client", "sub_client"])
+def test_who_may_not_change_the_admins_may_not_search_users(request, who, org):
+    client = request.getfixturevalue(who)
+    assert admins_search(client, "").status_code == 403
+
+
+def test_the_search_is_open_only_for_the_field_it_serves(staff_client, org):
+    """Accounts' owners are no autocomplete of the console: staff may not list users through them."""
+    assert admins_search(staff_client, "", model_name="account", field_name="owner").status_code == 403
+    assert admins_search(staff_client, "", field_name="nonexistent").status_code == 403

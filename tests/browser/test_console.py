@@ -133,3 +133,29 @@ def test_finance_walks_from_the_org_page_to_its_ledger_reports_and_rate_card(pag
     page.click("#org-links a[data-link=rate-card]")
     page.wait_for_selector("#rate-card-side-by-side, #content-main")
     assert page.locator("nav ol.breadcrumbs").count() == 1
+
+
+def test_staff_pick_an_org_admin_by_searching(page, live_server, org, screenshots):
+    """The org admins picker is Django's autocomplete: type part of a name, pick, save."""
+    from tests.factories import UserFactory
+
+    user_with_role(selectors.ROLE_PLATFORM_STAFF, "pat")
+    UserFactory(username="dana-ops", email="dana@example.com")
+    for n in range(30):
+        UserFactory(username=f"bulk-{n}")
+    log_in(page, live_server, "pat")
+    page.goto(f"{live_server.url}{reverse('admin:ledger_organization_change', args=[org.pk])}")
+    assert page.locator("select[name=admins] option").count() == 0  # no user listed until searched
+    page.locator("details:has(#id_admins) summary").click()
+    page.locator("#id_admins + .select2").click()
+    page.keyboard.type("dana")
+    option = page.locator(".select2-results__option", has_text="dana-ops")
+    option.wait_for()
+    assert page.locator(".select2-results__option").count() == 1
+    option.click()
+    page.screenshot(path=str(screenshots / "org_admins_picker.png"), full_page=True)
+    page.fill("#id_reason", "Dana runs their campaigns")
+    page.click("input[name=_continue]")
+    page.wait_for_selector("ul.messagelist")
+    assert list(org.admins.values_list("username", flat=True)) == ["dana-ops"]
+    assert page.locator("select[name=admins] option").all_text_contents() == ["dana-ops"]
