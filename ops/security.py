@@ -3,6 +3,7 @@ session that was never verified by a device counts as logged out everywhere (adm
 
 from django.conf import settings
 from django.contrib.admin import AdminSite
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.auth.models import AnonymousUser
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
@@ -18,6 +19,24 @@ def otp_required() -> bool:
 
 
 APP_LISTS_KEPT = 256  # app lists kept per process (one per set of permissions, language and URL prefix)
+
+
+class FieldChoicesAutocompleteView(AutocompleteJsonView):
+    """Django's autocomplete, also open to a user who may edit the field it serves.
+
+    Django answers only users who may view the related model (for the org admins picker: `auth.view_user`,
+    which platform staff do not hold). A user who may change or add objects of the field's model, on an
+    admin that offers this field as an autocomplete to them, may search its choices too: those are what a
+    select would list them in full (`choices_for`: the related admin's queryset for that user), now 20 a page.
+    """
+
+    def has_perm(self, request, obj=None):
+        if super().has_perm(request, obj):
+            return True
+        source_admin = self.admin_site._registry.get(self.source_field.model)
+        if source_admin is None or self.source_field.name not in source_admin.get_autocomplete_fields(request):
+            return False
+        return source_admin.has_change_permission(request) or source_admin.has_add_permission(request)
 
 
 class CreditsAdminSite(AdminSite):
@@ -48,9 +67,7 @@ class CreditsAdminSite(AdminSite):
         return allowed
 
     def autocomplete_view(self, request):
-        """Django's autocomplete, also for whoever may edit the field (ledger.admin.scoping)."""
-        from ledger.admin.scoping import FieldChoicesAutocompleteView  # the admin modules import this site
-
+        """Django's autocomplete, also for whoever may edit the field it serves."""
         return FieldChoicesAutocompleteView.as_view(admin_site=self)(request)
 
     def get_app_list(self, request, app_label=None):

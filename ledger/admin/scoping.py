@@ -3,14 +3,15 @@
 The rule lives in `choices_for`: the objects of a model a user may pick or filter by are those the
 model's own admin lists to that user (its `get_queryset`), as Django's autocomplete already does.
 `ScopedChoicesAdmin` applies it to every foreign-key and many-to-many form field and list filter
-of a model admin; every model admin of the console uses it. `FieldChoicesAutocompleteView` lets whoever
-may edit an autocomplete field search its choices (Django asks for the view permission of the related
-model: platform staff pick org admins without the user admin's pages).
+of a model admin; every model admin of the console uses it. Its autocompletes
+answer whoever may edit the field they serve (`ops.security.FieldChoicesAutocompleteView`), and show
+again only posted values their field can read (`ReadableValuesOnly`).
 """
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, reverse_field_path
-from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from ledger.selectors import sees_all_organizations
@@ -86,26 +87,42 @@ class ScopedChoicesAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         kwargs.setdefault("queryset", choices_for(request, db_field.related_model, self.admin_site))
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         kwargs.setdefault("queryset", choices_for(request, db_field.related_model, self.admin_site))
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ReadableAutocompleteSelectMultiple(db_field, self.admin_site,
+                                                                  using=kwargs.get("using"))
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class FieldChoicesAutocompleteView(AutocompleteJsonView):
-    """Django's autocomplete, also open to a user who may edit the field it serves.
+class ReadableValuesOnly:
+    """An autocomplete widget that shows again only the posted values its field can read.
 
-    Django answers only users who may view the related model (for the org admins picker: `auth.view_user`,
-    which platform staff do not hold). A user who may change or add objects of the field's model, on an
-    admin that offers this field as an autocomplete to them, may search its choices too: those are what a
-    select would list them in full (`choices_for`: the related admin's queryset for that user), now 20 a page.
+    Django's looks every posted value up to show the chosen options again: a crafted one (`abc` for an
+    integer or UUID key) raised in the template, a 500 where the form's error belongs. Unreadable values
+    are left out of the rendering; the field's own validation still reports them.
     """
 
-    def has_perm(self, request, obj=None):
-        if super().has_perm(request, obj):
-            return True
-        source_admin = self.admin_site._registry.get(self.source_field.model)
-        if source_admin is None or self.source_field.name not in source_admin.get_autocomplete_fields(request):
-            return False
-        return source_admin.has_change_permission(request) or source_admin.has_add_permission(request)
+    def optgroups(self, name, value, attr=None):
+        remote = self.field.remote_field
+        target = remote.model._meta.get_field(getattr(remote, "field_name", None) or remote.model._meta.pk.name)
+        readable = []
+        for item in value:
+            try:
+                target.to_python(item)
+            except ValidationError:
+                continue
+            readable.append(item)
+        return super().optgroups(name, readable, attr)
+
+
+class ReadableAutocompleteSelect(ReadableValuesOnly, AutocompleteSelect):
+    """Django's autocomplete select, safe against unreadable posted values."""
+
+
+class ReadableAutocompleteSelectMultiple(ReadableValuesOnly, AutocompleteSelectMultiple):
+    """Django's autocomplete multiple select, safe against unreadable posted values."""

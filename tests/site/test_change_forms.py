@@ -4,6 +4,7 @@ come back as form errors (200), never a 500, and nothing is saved."""
 import pytest
 from django import forms
 from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +116,25 @@ def test_the_org_timezone_error_is_the_one_the_add_form_gives(client, world):
         "name": org.name, "timezone": "Mars/Base", "payment_scheme": org.payment_scheme})
     assert add.status_code == change.status_code == 200
     assert add.context["adminform"].form.errors["timezone"] == change.context["adminform"].form.errors["timezone"]
+
+
+@pytest.mark.parametrize("crafted", ["not-a-key", "12.5", NO_SUCH_PK, "-1"])
+def test_a_crafted_value_in_any_autocomplete_is_a_form_error(client, world, crafted):
+    """Django's autocomplete widget looks posted values up to show them again: an unreadable key (text for
+    an integer or UUID key) raised in the template, a 500 instead of the form with its error."""
+    client.force_login(world.users["superuser"])
+    request = RequestFactory().get("/")
+    request.user = world.users["superuser"]
+    checked = []
+    for url, model, _obj in change_forms(world):
+        model_admin = admin.site._registry[model]
+        fields = model_admin.get_autocomplete_fields(request)
+        if not fields:
+            continue
+        data = baseline(client.get(url).context["adminform"].form)
+        for name in fields:
+            response = client.post(url, {**data, name: [crafted]})
+            assert response.status_code == 200, (url, name, crafted)
+            assert name in response.context["adminform"].form.errors, (url, name, crafted)
+            checked.append((model._meta.label, name))
+    assert {("ledger.Organization", "admins"), ("apiauth.ServiceToken", "organizations")} <= set(checked)
