@@ -9,7 +9,8 @@ guard triggers off while seeding): a hot org whose master account has 40% of the
 subaccounts 5%, a 100-account org 10%, and 900 one-account orgs the rest, spread over the last 365
 days (every transaction a customer posting and a system posting: `--postings` counts both); then rolls up
 the closed months into the monthly totals, as the nightly job does (every run: nothing once done), and gives
-the hot and the 100-account org a rate card in force (about 750 rates) and a pending edit. Then times,
+the hot and the 100-account org a rate card in force (about 750 rates) and a pending edit, and the
+installation 2,000 users (people of the orgs: the console's user choices grow with them). Then times,
 medians of `--runs` runs after one warm-up, through the Django test client (views, templates and all):
 the admin org dashboard (the page, each of its three panels the page fetches after it, and the page with
 the panels in place), the finance ledger page (hot account, hot org, one month, the 100-account org),
@@ -193,6 +194,19 @@ def export(client, url: str, **extra) -> dict:
             "rss": peak_rss_mb() - before}
 
 
+BENCH_PEOPLE = 2_000
+
+
+def ensure_people(count: int = BENCH_PEOPLE) -> None:
+    """The installation's users: an org's people are users (admins, subaccount owners). Added once, kept."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    have = User.objects.filter(username__startswith="bench-person-").count()
+    User.objects.bulk_create([User(username=f"bench-person-{n:05}", email=f"person{n}@example.com", password="!")
+                              for n in range(have, count)])
+
+
 def ensure_rate_cards(*organization_ids) -> None:
     """Give each org what a real one has: a rate card in force (SMS in every country, email, WhatsApp per
     category in 30 countries: about 750 rates) and an edit pending for the next day. Added once, kept."""
@@ -230,6 +244,7 @@ def measure(runs: int, exports: bool, pages: bool = True) -> list[tuple[str, str
         seeded = dict(cursor.fetchall())
     hot_org, hot_account, wide_org = seeded["hot_org"], seeded["hot_account"], seeded["wide_org"]
     ensure_rate_cards(hot_org, wide_org)
+    ensure_people()
     User = get_user_model()
     user = User.objects.filter(username="bench").first() or User.objects.create_superuser("bench", "b@example.com", "x")
     client = Client()
