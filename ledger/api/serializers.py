@@ -5,7 +5,6 @@ response body can be stored as is for idempotent replays.
 """
 
 import datetime as _dt
-import zoneinfo
 from decimal import Decimal
 from functools import cache
 
@@ -23,6 +22,7 @@ from ledger.models import (
     SpendingPolicy,
     Traffic,
     TransactionKind,
+    iana_timezones,
 )
 from ledger.selectors import entry_kind
 from ratecards.models import Channel
@@ -79,7 +79,7 @@ def render_id(value) -> str | None:
 @cache
 def timezone_choices() -> list[str]:
     """IANA timezone names (the schema lists them as an enum)."""
-    return sorted(zoneinfo.available_timezones())
+    return sorted(iana_timezones())
 
 
 TIMEZONE_ERROR = '"{input}" is not an IANA timezone such as Asia/Kolkata.'

@@ -37,12 +37,10 @@ def ensure_defaults(apps) -> None:
         TaxRule.objects.get_or_create(currency=rule["currency"], country=rule["country"], defaults=rule)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
+    permissions = {(p.content_type.app_label, p.codename): p for p in Permission.objects.select_related("content_type")}
     for name, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
-        for app_label, codename in perms:
-            permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-            if permission is not None:
-                group.permissions.add(permission)
+        group.permissions.add(*[permissions[key] for key in perms if key in permissions])
 
 
 def forward(apps, schema_editor):
