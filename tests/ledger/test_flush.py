@@ -44,9 +44,9 @@ def test_a_flush_that_resets_sequences_truncates():
     assert granted() == 1
 
 
-def test_a_large_database_is_truncated(monkeypatch):
+def test_a_database_with_many_rows_is_truncated(monkeypatch):
     granted()
-    monkeypatch.setattr(flush_command, "SMALL_DATABASE_BYTES", 0)
+    monkeypatch.setattr(flush_command, "FEW_ROWS", -1)
     before = filenode("ledger_transaction")
     call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
     assert not Transaction.objects.exists()
