@@ -22,6 +22,7 @@ from django.db.models import Model, QuerySet
 # Sentinels for the usual arguments (any value works that no query holds as a constant parameter).
 SENTINEL_UUID = uuid.UUID(int=0x0A7)
 SENTINEL_INSTANT = datetime(2000, 1, 2, 3, 4, 5, 6789, tzinfo=UTC)
+SENTINEL_INT = -0x0A7  # an integer key no row has
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from alerts.selectors import alert_settings_for
-from ledger.compiled import SENTINEL_INSTANT, SENTINEL_UUID, CompiledQuery
+from ledger.compiled import SENTINEL_INSTANT, SENTINEL_INT, SENTINEL_UUID, CompiledQuery
 from ledger.finance.selectors import can_view_organization_ledger
 from ledger.models import ZERO, Account, BalanceMode, CreditLot, Hold, HoldStatus, Organization, Posting
 from ledger.money import money, rate
@@ -136,7 +136,7 @@ RATE_CARDS_PENDING = CompiledQuery(
 
 FIRST_RATES = CompiledQuery(  # one more than shown tells whether there are more
     lambda version_id: Rate.objects.filter(version_id=version_id).order_by(*RATE_ORDER)[:RATES_SHOWN + 1],
-    version_id=-0x0A9)
+    version_id=SENTINEL_INT)
 
 LATEST_POSTINGS_SQL = """
 SELECT p.id FROM ledger_account a

@@ -20,7 +20,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from ledger import services
-from ledger.compiled import SENTINEL_UUID, CompiledQuery
+from ledger.compiled import SENTINEL_INT, SENTINEL_UUID, CompiledQuery
 from ledger.finance.csv import (
     actor_cell,
     amount_cell,
@@ -111,7 +111,7 @@ _ACCOUNT = CompiledQuery(lambda account_id: Account.objects.select_related("orga
                          account_id=SENTINEL_UUID)
 _TOKEN_ACCOUNT = CompiledQuery(
     lambda account_id, token_id: token_accounts(token_id).select_related("organization").filter(pk=account_id),
-    account_id=SENTINEL_UUID, token_id=-0xACC0)
+    account_id=SENTINEL_UUID, token_id=SENTINEL_INT)
 
 
 def get_account(request, pk, *, what: str = "account") -> Account:
