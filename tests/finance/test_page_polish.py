@@ -64,3 +64,29 @@ def test_reports_without_usage_say_so_in_every_table(client, db, finance_user):
     for table in ("usage-by-channel", "usage-by-country", "usage-by-category", "usage-by-month"):
         body = re.search(rf'id="{table}">.*?</table>', content, re.S).group(0)
         assert "No usage." in body, table
+
+
+def test_the_entries_table_escapes_what_callers_wrote_and_keeps_its_columns(client, book, finance_user):
+    from ledger import services
+
+    services.charge_create(actor=services.SYSTEM, account=book.shared, channel="email", quantity=3,
+                           unit_price="0.001", reference='<img src=x onerror="alert(1)"> & co')
+    client.force_login(finance_user)
+    for url, columns in ((reverse("finance:account_ledger", args=[book.master.pk]), ["Balance after"]),
+                         (reverse("finance:org_ledger", args=[book.org.pk]), ["Balance after", "Account"]),
+                         (reverse("finance:account_ledger", args=[book.shared.pk]), []),  # attributed: no balance
+                         (reverse("finance:account_ledger_print", args=[book.master.pk]), ["Balance after"])):
+        content = client.get(url).content.decode()
+        table = re.search(r'<table class="finance-table entries-table".*?</table>', content, re.S).group(0)
+        assert "<img" not in table and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; co" in table, url
+        heads = re.findall(r"<th[^>]*>(.*?)</th>", table)
+        assert heads == ["Date", "Kind", "Amount", *columns, "By", "Reference", "Details"], url
+        first = re.search(r'<tr class="entry entry-charge" data-posting="\d+">(.*?)</tr>', table, re.S).group(1)
+        assert len(re.findall(r"<td[ >]", first)) == len(heads), url  # every row has the heading's columns
+        assert '<dt>Quantity</dt><dd class="quantity">3</dd>' in first and "<dt>Ledger entry</dt><dd>#" in first
+
+
+def test_an_empty_page_says_so(client, book, finance_user):
+    client.force_login(finance_user)
+    content = client.get(reverse("finance:account_ledger", args=[book.master.pk]) + "?kind=expiry").content.decode()
+    assert '<tr><td colspan="8">No entries match these filters.</td></tr>' in content
