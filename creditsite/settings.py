@@ -96,6 +96,9 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with its commonest widget and label templates written in Python (creditsite/formrenderer.py).
+FORM_RENDERER = "creditsite.formrenderer.FormRenderer"
+
 WSGI_APPLICATION = "creditsite.wsgi.application"
 
 # Database: SQLite under var/ when DATABASE_URL is unset (zero-setup `make run`); PostgreSQL otherwise.
