@@ -10,7 +10,7 @@ import uuid
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, FilteredRelation, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -38,7 +38,6 @@ from ledger.models import (
     ZERO,
     Account,
     ExpiresIn,
-    MoneyField,
     Organization,
     Transaction,
     available_expression,
@@ -69,18 +68,15 @@ def scoped_organizations(user):
 
 
 def with_master_balances(queryset):
-    """Annotate orgs with their master's balance, limits, held, available, threshold and status (for lists and sorting)."""
-    master = Account.objects.filter(organization=OuterRef("pk"), is_master=True).annotate(
-        effective_limit=effective_limit_expression(), available=available_expression())
+    """Annotate orgs with their master's balance, limits, held, available, threshold and status (for lists and sorting).
 
-    def field(name):
-        return Subquery(master.values(name)[:1], output_field=MoneyField())
-
-    return queryset.annotate(
-        m_id=Subquery(master.values("pk")[:1]),
-        m_balance=field("balance"), m_held=field("held"), m_limit=field("credit_limit"),
-        m_effective_limit=field("effective_limit"), m_available=field("available"),
-        low_threshold=master_threshold_expression(),
+    The master is one LEFT JOIN (an org has at most one, `one_master_per_org`): a subquery per figure was
+    repeated inside the status CASE, some 14 subplans that cost PostgreSQL 3.8 ms to plan for a single org.
+    """
+    return queryset.annotate(master=FilteredRelation("accounts", condition=Q(accounts__is_master=True))).annotate(
+        m_id=F("master__id"), m_balance=F("master__balance"), m_held=F("master__held"),
+        m_limit=F("master__credit_limit"), m_effective_limit=effective_limit_expression("master__"),
+        m_available=available_expression("master__"), low_threshold=master_threshold_expression(),
     ).annotate(m_status=status_expression())
 
 
