@@ -125,7 +125,6 @@ def _shared_processors() -> list:
         structlog.stdlib.add_logger_name,
         _timestamper(),
         structlog.stdlib.ExtraAdder(),
-        scrub_processor,
     ]
 
 
@@ -138,6 +137,7 @@ def structlog_configure() -> None:
             structlog.stdlib.PositionalArgumentsFormatter(),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.UnicodeDecoder(),
+            scrub_processor,  # last: the message with its arguments, the stack
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -146,11 +146,21 @@ def structlog_configure() -> None:
     )
 
 
+def scrub_exception_processor(logger, method_name, event_dict):
+    """structlog processor: mask secrets in the rendered traceback (`exception`), the one field the formatter adds
+    to an event that the structlog chain or the foreign pre-chain has already scrubbed."""
+    if "exception" in event_dict:
+        event_dict["exception"] = scrub(event_dict["exception"])
+    return event_dict
+
+
 def _renderer(log_format: str):
-    # Tracebacks are rendered first, so that secrets in exception messages are scrubbed too.
+    # Tracebacks are rendered first, so that secrets in exception messages are scrubbed too; every other field
+    # was scrubbed before (`_shared_processors`), once.
     if log_format == "json":
-        return [structlog.processors.dict_tracebacks, scrub_processor, structlog.processors.JSONRenderer()]
-    return [structlog.processors.format_exc_info, scrub_processor, structlog.dev.ConsoleRenderer(colors=False)]
+        return [structlog.processors.dict_tracebacks, scrub_exception_processor, structlog.processors.JSONRenderer()]
+    return [structlog.processors.format_exc_info, scrub_exception_processor,
+            structlog.dev.ConsoleRenderer(colors=False)]
 
 
 def logging_config(*, log_format: str, level: str, eager_tasks: bool) -> dict:
@@ -164,7 +174,7 @@ def logging_config(*, log_format: str, level: str, eager_tasks: bool) -> dict:
             "structured": {
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_renderer(log_format)],
-                "foreign_pre_chain": _shared_processors(),
+                "foreign_pre_chain": [*_shared_processors(), scrub_processor],
             },
         },
         "filters": {"drop_client_errors": {"()": "creditsite.logs.DropClientErrorTracebacks"}},

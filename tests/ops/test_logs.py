@@ -170,3 +170,23 @@ def test_console_format_for_make_run_is_readable():
     assert "hello world" in rendered and not rendered.startswith("{")
     with pytest.raises(ValueError):
         logging_config(log_format="xml", level="INFO", eager_tasks=True)
+
+
+def test_secrets_are_scrubbed_from_structlog_arguments_and_tracebacks(logs):
+    import structlog
+
+    log = structlog.get_logger("creditsite.test")
+    log.warning("retrying with %s", "Bearer cst_abcdefghijklmnop1234", token="cst_zyxwvutsrqponmlk9876")
+    try:
+        raise RuntimeError("provider said: card 4111 1111 1111 1111 refused, whsec_c2VjcmV0c2VjcmV0c2VjcmV0")
+    except RuntimeError:
+        log.exception("payment failed")
+        logging.getLogger("creditsite.test").exception("payment failed (stdlib)")
+    lines = [line for line in logs.all() if line.get("logger") == "creditsite.test"]
+    assert [line["event"] for line in lines] == ["retrying with Bearer cst_[redacted]", "payment failed",
+                                                 "payment failed (stdlib)"]
+    text = logs.text()
+    for secret in ("cst_abcdefghijklmnop1234", "cst_zyxwvutsrqponmlk9876", "4111 1111 1111 1111",
+                   "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"):
+        assert secret not in text
+    assert all("RuntimeError" in json.dumps(line["exception"]) for line in lines[1:])  # the traceback is kept
