@@ -1,5 +1,7 @@
 """Who may buy credits for which account, and which top-ups and payments a user sees."""
 
+from collections.abc import Callable
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -19,25 +21,47 @@ def may_buy(user, account: Account) -> bool:
     platform staff) buy for any such account of the org, a subaccount user for the subaccounts they
     own when the org has individual user credits on.
     """
+    return buyer_rule(user, account.organization)(account)
+
+
+def buyer_rule(user, organization: Organization) -> Callable[[Account], bool]:
+    """`may_buy` for one user and org, as a test of its accounts: what depends only on the user and the org
+    (the permission, being its admin) is asked once, not once per account (a 100-account org's pages)."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(BUY_PERMISSION):
-        return False
-    if account.balance_mode != BalanceMode.OWN:
-        return False
-    organization = account.organization
+        return _nobody
     if is_org_admin_of(user, organization):
-        return True
-    return account.owner_id == user.pk and organization.individual_user_credits
+        return lambda account: account.balance_mode == BalanceMode.OWN
+    if not organization.individual_user_credits:
+        return _nobody
+    return lambda account: account.balance_mode == BalanceMode.OWN and account.owner_id == user.pk
+
+
+def _nobody(account: Account) -> bool:
+    return False
 
 
 def purchasable_accounts(user, organization: Organization) -> list[Account]:
     """The accounts of an org a user may buy credits for: master first, then subaccounts by name."""
-    accounts = (accounts_for(user).filter(organization=organization, balance_mode=BalanceMode.OWN)
-                .select_related("organization").order_by("-is_master", "name"))
-    return [account for account in accounts if may_buy(user, account)]
+    allowed = buyer_rule(user, organization)
+    if allowed is _nobody:
+        return []
+    accounts = accounts_for(user).filter(organization=organization, balance_mode=BalanceMode.OWN).order_by(
+        "-is_master", "name")
+    chosen = [account for account in accounts if allowed(account)]
+    for account in chosen:
+        account.organization = organization  # the org of every one: not read again per account
+    return chosen
+
+
+def may_buy_in(user, organization: Organization) -> bool:
+    """Whether a user may buy for at least one account of the org (one query, no account read)."""
+    return organizations_to_buy_for(user).filter(pk=organization.pk).exists()
 
 
 def organizations_to_buy_for(user) -> QuerySet[Organization]:
-    """Orgs in which a user may buy for at least one account (staff: every org)."""
+    """Orgs in which a user may buy for at least one account (staff: every org): `buyer_rule` as a query, an org
+    here exactly when `purchasable_accounts` has an account of it (tests/payments/test_selectors.py). An admin
+    may buy for the org's master, which always holds its own funds (`master_account_holds_own_funds`)."""
     if not getattr(user, "is_authenticated", False) or not user.has_perm(BUY_PERMISSION):
         return Organization.objects.none()
     if sees_all_organizations(user) or user.is_superuser:
@@ -45,7 +69,7 @@ def organizations_to_buy_for(user) -> QuerySet[Organization]:
     # Two semi-joins, not an OR across two joins with DISTINCT (1.7 ms to plan, 3 ms to run with 1,000 orgs): the
     # header's "Buy credits" link asks this on every console page of an org admin.
     administered = Organization.admins.through.objects.filter(user=user).values("organization_id")
-    owned = Account.objects.filter(owner=user).values("organization_id")
+    owned = Account.objects.filter(owner=user, balance_mode=BalanceMode.OWN).values("organization_id")
     return Organization.objects.filter(Q(pk__in=administered) | Q(pk__in=owned, individual_user_credits=True))
 
 

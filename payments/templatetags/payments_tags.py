@@ -8,7 +8,7 @@ from ledger.money import money
 from ledger.selectors import sees_all_organizations
 
 from ..models import TopUp, TopUpStatus
-from ..selectors import organizations_to_buy_for, pending_top_ups, purchasable_accounts, top_ups_for
+from ..selectors import may_buy_in, organizations_to_buy_for, pending_top_ups, top_ups_for
 
 register = template.Library()
 
@@ -46,9 +46,7 @@ def org_purchases(context, organization: Organization) -> dict:
     """The org page's purchases: "Buy credits" for those who may, and the latest top-ups with receipts."""
     request = context["request"]
     user = request.user
-    buy_url = (reverse("admin:payments_topup_buy", args=[organization.pk])
-               if organizations_to_buy_for(user).filter(pk=organization.pk).exists()
-               and purchasable_accounts(user, organization) else None)
+    buy_url = reverse("admin:payments_topup_buy", args=[organization.pk]) if may_buy_in(user, organization) else None
     top_ups = top_ups_for(user).filter(organization=organization).select_related("account").order_by(
         "-created_at")[:10]
     rows = [{"top_up": top_up, "amount": money(top_up.amount, top_up.currency),
@@ -68,7 +66,6 @@ def buy_credits_nav(context) -> list[dict]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_staff or sees_all_organizations(user):
         return []
-    organizations = list(organizations_to_buy_for(user).order_by("name")[:3])
+    organizations = list(organizations_to_buy_for(user).order_by("name")[:3])  # each with an account to buy for
     return [{"title": "Buy credits" if len(organizations) == 1 else f"Buy credits ({organization.name})",
-             "url": reverse("admin:payments_topup_buy", args=[organization.pk])}
-            for organization in organizations if purchasable_accounts(user, organization)]
+             "url": reverse("admin:payments_topup_buy", args=[organization.pk])} for organization in organizations]

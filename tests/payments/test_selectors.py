@@ -26,3 +26,32 @@ def test_orgs_to_buy_for_are_the_administered_ones_and_those_letting_an_owner_bu
     assert sorted(org.name for org in organizations_to_buy_for(admin)) == ["Administered", "Both"]
     assert sorted(org.name for org in organizations_to_buy_for(owner)) == ["Both", "Letting"]
     assert organizations_to_buy_for(user_with_role(selectors.ROLE_SUBACCOUNT_USER, "nobody")).count() == 0
+
+
+def test_orgs_to_buy_for_are_exactly_those_with_a_purchasable_account():
+    """The rule twice: as a query (orgs, header links) and per account (may_buy); the same answer for each pair."""
+    from payments.selectors import may_buy, may_buy_in, purchasable_accounts
+
+    admin = user_with_role(selectors.ROLE_ORG_ADMIN, "ada")
+    owner = user_with_role(selectors.ROLE_SUBACCOUNT_USER, "otto")
+    staff = user_with_role(selectors.ROLE_PLATFORM_STAFF, "pat")
+    finance = user_with_role(selectors.ROLE_FINANCE, "fin")
+    orgs = [make_org(name=name) for name in ("Administered", "Own funds", "Shared only", "Off", "Other")]
+    orgs[0].admins.add(admin)
+    for org in orgs[1:3]:
+        services.organization_update(actor=services.SYSTEM, organization=org, individual_user_credits=True)
+        org.refresh_from_db()
+    make_subaccount(orgs[1], name="Own", owner=owner)
+    make_subaccount(orgs[2], name="Shared", owner=owner, balance_mode="shared")  # not its own funds: no buying
+    make_subaccount(orgs[3], name="Own but off", owner=owner)
+    seen = {}
+    for user in (admin, owner, staff, finance):
+        listed = set(organizations_to_buy_for(user).values_list("pk", flat=True))
+        for org in orgs:
+            accounts = purchasable_accounts(user, org)
+            assert (org.pk in listed) == bool(accounts) == may_buy_in(user, org), (user.username, org.name)
+            assert all(may_buy(user, account) for account in accounts)
+            assert not any(may_buy(user, account) for account in org.accounts.all() if account not in accounts)
+            seen[user.username, org.name] = [account.name for account in accounts]
+    assert seen["ada", "Administered"] == ["Master account"] and seen["otto", "Own funds"] == ["Own"]
+    assert not seen["otto", "Shared only"] and not seen["otto", "Off"] and not seen["ada", "Other"]
