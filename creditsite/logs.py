@@ -156,7 +156,7 @@ def scrub_exception_processor(logger, method_name, event_dict):
 
 def _renderer(log_format: str):
     # Tracebacks are rendered first, so that secrets in exception messages are scrubbed too; every other field
-    # was scrubbed before (`_shared_processors`), once.
+    # was scrubbed once before, last in the structlog chain or in the foreign pre-chain.
     if log_format == "json":
         return [structlog.processors.dict_tracebacks, scrub_exception_processor, structlog.processors.JSONRenderer()]
     return [structlog.processors.format_exc_info, scrub_exception_processor,

@@ -154,10 +154,10 @@ _validators = threading.local()
 
 def validated(serializer_class, data) -> dict:
     """`data` validated by `serializer_class` (a RequestSerializer), else a 400 with field messages."""
-    serializers = _validators.__dict__.setdefault("by_class", {})
-    serializer = serializers.get(serializer_class)
+    by_class = _validators.__dict__.setdefault("by_class", {})
+    serializer = by_class.get(serializer_class)
     if serializer is None:
-        serializer = serializers[serializer_class] = serializer_class()
+        serializer = by_class[serializer_class] = serializer_class()
     return serializer.run_validation(data)
 
 
