@@ -25,6 +25,9 @@ from .status import BalanceStatus, account_threshold
 
 LATEST_ENTRIES = 20
 LOTS_SHOWN = 50
+# An org may have thousands of subaccounts: the page lists the master and the first ones by name, the account
+# list has them all (the totals above the table count every account).
+ACCOUNTS_SHOWN = 25
 RATES_SHOWN = 30  # rates of the card in force listed on the dashboard
 
 
@@ -95,7 +98,7 @@ def organization_dashboard(request, org: Organization, *, status: str, tools: li
         "available": money(account.available(at), cur),
         "threshold": money(account_threshold(account), cur) if account.balance_mode == BalanceMode.OWN else "",
         "own_threshold": hasattr(account, "alert_threshold"),
-    } for account in accounts]
+    } for account in accounts[:ACCOUNTS_SHOWN]]
     lots = ACTIVE_LOTS(organization_id=org.pk, at=at)
     lot_rows = [{
         "lot": lot, "remaining": money(lot.remaining, cur), "amount": money(lot.amount, cur),
@@ -114,7 +117,9 @@ def organization_dashboard(request, org: Organization, *, status: str, tools: li
     user = request.user
     links = organization_links(request, org)
     return {
-        "organization": org, "breakdown": breakdown, "account_rows": account_rows, "lot_rows": lot_rows,
+        "organization": org, "breakdown": breakdown, "account_rows": account_rows, "accounts_total": len(accounts),
+        "accounts_url": reverse("admin:ledger_account_changelist") + f"?organization__id__exact={org.pk}",
+        "lot_rows": lot_rows,
         "entry_rows": entry_rows, "rate_card": rate_card_context(org, at), "action_tools": tools,
         "active_holds": active_holds,
         "ledger_url": reverse("admin:ledger_transaction_changelist") + f"?organization__id__exact={org.pk}",

@@ -117,6 +117,26 @@ def test_dashboard_shows_breakdown_accounts_lots_and_ledger(staff_client, org):
         assert f'data-action="{slug}"' in html
 
 
+def test_dashboard_lists_the_first_accounts_of_a_large_org_and_links_to_all(staff_client, org):
+    from ledger.admin.dashboard import ACCOUNTS_SHOWN
+    from tests.factories import make_subaccount
+
+    for number in range(ACCOUNTS_SHOWN + 5):
+        make_subaccount(org, name=f"Team {number:03}", balance_mode="shared" if number % 2 else "own")
+    total = org.accounts.count()
+    response = staff_client.get(change_url(org))
+    html = response.content.decode()
+    names = [row["account"].name for row in response.context["account_rows"]]
+    assert len(names) == ACCOUNTS_SHOWN and names[:3] == ["Master account", "Marketing", "Support"]
+    assert f"{total} in total · the first {ACCOUNTS_SHOWN} shown" in html
+    link = re.search(r'<a href="([^"]+)" id="all-accounts">', html).group(1).replace("&amp;", "&")
+    listed = staff_client.get(link)
+    assert listed.status_code == 200 and listed.context["cl"].result_count == total
+    assert response.context["breakdown"]["funds_accounts"] == 1 + 1 + (ACCOUNTS_SHOWN + 5 + 1) // 2  # every account
+    small = staff_client.get(change_url(make_org(name="Small")))
+    assert 'id="all-accounts"' not in small.content.decode() and "1 in total" in small.content.decode()
+
+
 def test_dashboard_counts_active_holds_of_every_account_and_links_each_row(staff_client, org, other_org):
     marketing = org.accounts.get(name="Marketing")
     services.transfer_create(actor=services.SYSTEM, from_account=org.master_account, to_account=marketing, amount="50")
