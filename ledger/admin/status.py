@@ -2,14 +2,14 @@
 filter and the dashboard, on the master account's figures and its low-credit threshold."""
 
 from django.db.models import Case, CharField, F, TextChoices, Value, When
-from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
 from alerts.selectors import (  # per account, else the org's, else by currency
+    low_condition,
     threshold_expression,
     threshold_for,
 )
-from ledger.models import MoneyField, SpendingPolicy
+from ledger.models import SpendingPolicy
 
 
 class BalanceStatus(TextChoices):
@@ -20,8 +20,9 @@ class BalanceStatus(TextChoices):
 
 
 STATUS_HELP = {
-    BalanceStatus.OK: "Available is at or above the low-credit threshold.",
-    BalanceStatus.LOW: "Available is below the low-credit threshold.",
+    BalanceStatus.OK: "Available is above the low-credit threshold.",
+    BalanceStatus.LOW: "Available has reached the low-credit threshold (at or below it), when the low-credit "
+                       "alert fires.",
     BalanceStatus.NEGATIVE: "The balance is below zero (usage on credit); the credit limit still leaves some "
                             "available.",
     BalanceStatus.BLOCKED: "Nothing is available (promotional sends are refused), the spending policy stops every "
@@ -43,8 +44,7 @@ def status_expression():
              then=Value(BalanceStatus.BLOCKED)),
         When(m_available__lte=0, then=Value(BalanceStatus.BLOCKED)),
         When(m_balance__lt=0, then=Value(BalanceStatus.NEGATIVE)),
-        When(m_available__lt=Coalesce(F("low_threshold"), Value(0, output_field=MoneyField())),
-             then=Value(BalanceStatus.LOW)),
+        When(low_condition("m_available", "low_threshold"), then=Value(BalanceStatus.LOW)),  # as the alert counts
         default=Value(BalanceStatus.OK), output_field=CharField(),
     )
 

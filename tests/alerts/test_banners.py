@@ -37,7 +37,7 @@ def test_a_low_balance_banner_shows_the_live_figure_and_goes_with_the_condition(
     assert [n.kind for n in account_alerts_check(account_id=master.pk)] == ["low_balance"]
     client.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
     (banner,) = banners_on_page(client, org)
-    assert "Available now: ₹90.00, below the threshold of ₹100.00" in banner and "Add credits" in banner
+    assert "Available now: ₹90.00, at or below the threshold of ₹100.00" in banner and "Add credits" in banner
     charge(master, "40.256")  # no alert check has run since: the banner still tells the truth
     (banner,) = banners_on_page(client, org)
     assert "Available now: ₹49.74" in banner and "₹90.00" not in banner
@@ -114,3 +114,22 @@ def test_org_admins_set_their_own_accounts_thresholds_only(client, db):
     record = AccountThreshold.objects.get(account=org.master_account)
     assert record.low_credit_threshold == Decimal("250") and record.history.get().history_user == admin_user
     assert not AccountThreshold.objects.filter(account=other.master_account).exists()
+
+
+def test_at_the_threshold_the_alert_the_banner_and_the_console_status_all_say_low(client, django_user_model):
+    """One boundary everywhere: available equal to the threshold is low (the alert fires "when it reaches" it)."""
+    org = make_org(name="Edge")
+    master = org.master_account
+    services.credits_grant(actor=SYSTEM, account=master, amount="100")  # INR threshold 100: exactly at it
+    assert [n.kind for n in account_alerts_check(account_id=master.pk)] == ["low_balance"]
+    client.force_login(django_user_model.objects.create_superuser("root", "r@example.com", "pw"))
+    (banner,) = banners_on_page(client, org)
+    assert "Available now: ₹100.00, at or below the threshold of ₹100.00" in banner
+    page = client.get(reverse("admin:ledger_organization_change", args=[org.pk])).content.decode()
+    assert 'id="org-status" data-status="low"' in page
+    listed = client.get(reverse("admin:ledger_organization_changelist"), {"balance": "low"})
+    assert [row.name for row in listed.context["cl"].result_list] == ["Edge"]
+    services.credits_grant(actor=SYSTEM, account=master, amount="0.01")  # above it: OK everywhere
+    assert banners_on_page(client, org) == []
+    page = client.get(reverse("admin:ledger_organization_change", args=[org.pk])).content.decode()
+    assert 'data-status="ok"' in page

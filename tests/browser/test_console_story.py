@@ -96,7 +96,7 @@ def test_a_banner_follows_a_charge_with_the_live_figure(wide_page, live_server, 
     url = f"{live_server.url}{reverse('admin:ledger_organization_change', args=[org.pk])}"
     page.goto(url)
     banner = page.locator(".alert-banner[data-kind=low_balance]")
-    assert "Available now: ₹500.00, below the threshold of ₹600.00" in banner.inner_text()
+    assert "Available now: ₹500.00, at or below the threshold of ₹600.00" in banner.inner_text()
     page.screenshot(path=str(screenshots / "banner_before_charge.png"))
     services.charge_create(actor=services.Actor(service="campaign-engine"), account=support, channel="sms",
                            quantity=493, traffic="transactional")  # 123.25: no alert check has run since
