@@ -1,8 +1,8 @@
 """The ledger entries table of the finance pages (page and print view), written in Python.
 
-A page of 50 entries through a template cost some 20 variable lookups and a dozen `if` nodes per row:
-about 0.35 ms a row on a 2-core machine, a quarter of a finance ledger page; the print view's 1,000 rows
-took a third of a second. `entries_table` writes the same markup from the same `EntryRow`s (their texts are
+A page of 50 entries through a template cost some 20 variable lookups and a dozen `if` nodes per row: about
+7 ms of a finance ledger page's CPU on a slow 2-core machine (50-63 ms in all), twenty times that for the
+print view's 1,000 rows. `entries_table` writes the same markup from the same `EntryRow`s (their texts are
 formatted once in ledger.finance.views._rows) and escapes every value as the template's `{{ }}` did.
 """
 
